@@ -46,6 +46,6 @@ type Provenance struct {
 	Transport   Transport
 	RunID       string
 	ToolVersion string
-	FetchedAt   int64 // ns
+	FetchedAt   int64  // ns
 	Source      string // base URL host or "sim"
 }
