@@ -1,0 +1,70 @@
+package sim
+
+import "math"
+
+// mix64 is the splitmix64 finaliser: a fast, well-distributed 64-bit mix.
+func mix64(z uint64) uint64 {
+	z += 0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// hash3 combines a key with two values into one well-mixed word.
+func hash3(key uint64, a, b int64) uint64 {
+	return mix64(mix64(key^uint64(a)) ^ uint64(b)*0x9e3779b97f4a7c15)
+}
+
+// hash4 combines a key with three values.
+func hash4(key uint64, a, b, c int64) uint64 {
+	return mix64(hash3(key, a, b) ^ uint64(c)*0xc2b2ae3d27d4eb4f)
+}
+
+// hashString hashes a string (FNV-1a, then mixed).
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return mix64(h)
+}
+
+// unit maps a hash to a float64 in [0, 1).
+func unit(h uint64) float64 { return float64(h>>11) / (1 << 53) }
+
+// rng is a tiny splitmix64 generator; the zero value is usable.
+type rng struct{ s uint64 }
+
+func newRNG(seed uint64) rng { return rng{s: seed} }
+
+func (r *rng) next() uint64 {
+	r.s += 0x9e3779b97f4a7c15
+	z := r.s
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// float returns a float64 in [0, 1).
+func (r *rng) float() float64 { return unit(r.next()) }
+
+// intn returns an int in [0, n) for n > 0.
+func (r *rng) intn(n int) int {
+	return int((uint64(uint32(r.next())) * uint64(n)) >> 32)
+}
+
+// exp returns an Exp(1) variate.
+func (r *rng) exp() float64 { return -math.Log(1 - r.float()) }
+
+// gauss returns an approximately standard normal variate (Irwin–Hall with
+// four uniforms, rescaled): cheap and bounded, which suits a price walk.
+func (r *rng) gauss() float64 {
+	return (r.float() + r.float() + r.float() + r.float() - 2) * 1.7320508075688772
+}
+
+// gaussOf returns a deterministic approximately normal variate from a hash.
+func gaussOf(h uint64) float64 {
+	r := newRNG(h)
+	return r.gauss()
+}
