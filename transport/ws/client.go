@@ -360,6 +360,9 @@ func (r *run) loop(ctx context.Context) (err error) {
 
 		case <-timerC(lifeT):
 			lifeT = nil
+			if isDead(cur) {
+				continue // handled as an unplanned disconnection
+			}
 			r.emit(Event{Kind: PlannedReconnect, Gen: cur.gen})
 			r.s.log.Info("ws planned reconnect", "gen", cur.gen, "max_lifetime", r.s.MaxLifetime)
 			r.planned(ctx, &cur, &old, &lifeT, &overlapT, &retryT, &plannedFailures)
@@ -367,6 +370,9 @@ func (r *run) loop(ctx context.Context) (err error) {
 
 		case <-timerC(retryT):
 			retryT = nil
+			if isDead(cur) {
+				continue
+			}
 			r.planned(ctx, &cur, &old, &lifeT, &overlapT, &retryT, &plannedFailures)
 			prevGen = cur.gen
 		}
@@ -391,6 +397,15 @@ func (r *run) planned(ctx context.Context, cur, old **conn, lifeT, overlapT, ret
 		return
 	}
 	*failures = 0
+	if prev := *cur; isDead(prev) {
+		// The old connection died while the new one was being dialled:
+		// frames may have been lost in between, so this is not seamless.
+		r.finish(prev)
+		*cur = cn
+		*lifeT = r.s.clock.NewTimer(r.s.MaxLifetime)
+		r.goLive(cn, prev.gen, false)
+		return
+	}
 	if *old != nil { // previous overlap still running: end it now
 		stopTimer(overlapT)
 		(*old).fail(ErrRetired)
@@ -426,6 +441,15 @@ func (r *run) finish(cn *conn) {
 		r.s.log.Info("ws disconnected", "gen", cn.gen, "reason", cn.err)
 	} else {
 		r.s.log.Warn("ws disconnected", "gen", cn.gen, "err", cn.err)
+	}
+}
+
+func isDead(cn *conn) bool {
+	select {
+	case <-cn.dead:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -105,6 +105,13 @@ type Config struct {
 	// (a half-written frame cannot be recovered); the client reconnects.
 	WriteTimeout time.Duration
 
+	// SendRate caps outgoing messages per connection (messages per second,
+	// including application heartbeats and protocol pings); 0 means no cap.
+	// Binance allows 5 incoming messages per second per connection.
+	SendRate float64
+	// SendBurst is the limiter's burst; 0 means 1.
+	SendBurst int
+
 	// OnEvent receives connection events in order, synchronously from the
 	// supervisor goroutine: keep it fast and do not call Client.Send from it
 	// (it may wait for a connection the supervisor is about to make).
@@ -207,6 +214,12 @@ func (cfg Config) resolve() (*settings, error) {
 	}
 	if s.WriteTimeout <= 0 {
 		s.WriteTimeout = DefaultWriteTimeout
+	}
+	if s.SendRate < 0 || s.SendBurst < 0 {
+		return nil, fmt.Errorf("ws: Config.SendRate %v / SendBurst %d must not be negative (0 = no cap / burst 1)", s.SendRate, s.SendBurst)
+	}
+	if s.SendBurst == 0 {
+		s.SendBurst = 1
 	}
 	if s.FrameBuffer <= 0 {
 		s.FrameBuffer = DefaultFrameBuffer

@@ -34,6 +34,8 @@ type conn struct {
 
 	pingT, hbT, wdT Timer // armed by arm, owned by the goroutines after start
 
+	limiter *limiter // nil without Config.SendRate
+
 	dead chan struct{} // closed by fail
 	once sync.Once
 	err  error // why it ended; valid after dead is closed
@@ -67,6 +69,9 @@ func (r *run) connect(ctx context.Context) (*conn, error) {
 		dead:   make(chan struct{}),
 	}
 	cn.ctx, cn.cancel = context.WithCancel(ctx)
+	if s.SendRate > 0 {
+		cn.limiter = newLimiter(s.clock, s.SendRate, s.SendBurst)
+	}
 	opts := &websocket.DialOptions{
 		HTTPClient:   s.HTTPClient,
 		HTTPHeader:   s.Header.Clone(),
@@ -240,6 +245,9 @@ func (cn *conn) pingLoop() {
 			return
 		case <-t.C():
 		}
+		if err := cn.wait(cn.ctx); err != nil {
+			return
+		}
 		sent := s.clock.Now().UnixNano()
 		cn.cnt.pings.Add(1)
 		pctx, cancel := context.WithCancel(cn.ctx)
@@ -326,7 +334,21 @@ func (cn *conn) keeper() {
 	}
 }
 
+// wait applies Config.SendRate.
+func (cn *conn) wait(ctx context.Context) error {
+	if cn.limiter == nil {
+		return nil
+	}
+	if err := cn.limiter.wait(ctx); err != nil {
+		return fmt.Errorf("ws: send on connection %d: waiting for SendRate %v/s: %w", cn.gen, cn.s.SendRate, err)
+	}
+	return nil
+}
+
 func (cn *conn) send(ctx context.Context, data []byte) error {
+	if err := cn.wait(ctx); err != nil {
+		return err
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cn.s.WriteTimeout)

@@ -46,6 +46,29 @@
 //   - it is small, has no dependencies and is actively maintained by Coder
 //     (gorilla was archived for a while; gobwas is a low-level toolkit).
 //
+// # Venue starting points
+//
+// Adapters set these (verify against the venue docs and
+// shared/venues.md):
+//
+//   - Binance: server pings every 20 s (answered automatically, counted as
+//     activity) ⇒ SilenceTimeout 60 s; MaxLifetime 23h30m (cut at 24 h);
+//     SendRate 5 (5 incoming messages/s per connection, pings included);
+//     combined streams via URLFunc, or SUBSCRIBE batches in OnConnect;
+//     IsControl for {"result":null,"id":N} acks if the parser ignores them.
+//   - Bybit: Heartbeat{Interval: 20 s, Message: {"op":"ping"}}; IsControl
+//     for the {"op":"ping",...,"ret_msg":"pong"} reply; SilenceTimeout 60 s.
+//   - OKX: Heartbeat{Interval: 20 s, IdleOnly: true, Message: "ping"};
+//     IsControl: data == "pong"; SilenceTimeout 45 s (the server closes after
+//     30 s without traffic).
+//   - Kraken v2: {"channel":"heartbeat"} about every second while
+//     subscribed ⇒ SilenceTimeout 10 s, IsControl for it.
+//   - Bitfinex: [chanId,"hb"] every 15 s per channel ⇒ SilenceTimeout 30 s;
+//     keep hb frames if the adapter tracks sequence numbers through them.
+//   - Coinbase: subscribe the heartbeat(s) channel (1/s) ⇒ SilenceTimeout
+//     10 s.
+//   - BitMEX: text "ping"/"pong" like OKX, Heartbeat IdleOnly 5 s.
+//
 // # Stopping
 //
 // Cancelling the context given to StreamRaw/Stream (or breaking out of the

@@ -500,6 +500,53 @@ func TestPlannedReconnect(t *testing.T) {
 	ev.none() // no Reconnecting: no backoff, no gap
 }
 
+// A failed planned dial keeps the old connection and retries after a
+// backoff delay.
+func TestPlannedReconnectRetries(t *testing.T) {
+	clk := newFakeClock()
+	conns := make(chan *websocket.Conn, 4)
+	srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if n == 2 {
+			http.Error(w, "busy", http.StatusTooManyRequests)
+			return
+		}
+		c := accept(t, w, r)
+		if c == nil {
+			return
+		}
+		conns <- c
+		drain(c)
+	})
+	ev := newEvents(t)
+	cfg := baseConfig(srv.wsURL())
+	cfg.Clock = clk
+	cfg.MaxLifetime = time.Hour
+	cfg.Backoff = ws.BackoffFunc(func(int) time.Duration { return 3 * time.Second })
+	cfg.OnEvent = ev.on
+	c, err := ws.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := startStream(t, c)
+	c1 := <-conns
+	e1, _ := ev.until(ws.Connected)
+	clk.Advance(time.Hour)
+	ev.until(ws.PlannedReconnect)
+	if e := ev.next(); e.Kind != ws.DialFailed || e.Gen != e1.Gen {
+		t.Fatalf("got %v, want DialFailed", e)
+	}
+	clk.waitTimer(t, 3*time.Second)
+	write(t, c1, "still here")
+	if f := st.next(); f.Gen != e1.Gen {
+		t.Fatalf("frame from gen %d", f.Gen)
+	}
+	clk.Advance(3 * time.Second)
+	if e := ev.next(); e.Kind != ws.Connected || !e.Planned || e.PrevGen != e1.Gen {
+		t.Fatalf("got %v, want planned Connected", e)
+	}
+	ev.none()
+}
+
 // Many goroutines may Send at once (run with -race).
 func TestConcurrentSend(t *testing.T) {
 	const senders, each = 16, 50
@@ -565,6 +612,88 @@ func TestConcurrentSend(t *testing.T) {
 	}
 	if s := c.Stats(); s.Sent != senders*each {
 		t.Errorf("Sent = %d", s.Sent)
+	}
+}
+
+// SendRate paces messages per connection: with a 0.001/s cap the second
+// message cannot go out before a short deadline.
+func TestSendRate(t *testing.T) {
+	srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		if c := accept(t, w, r); c != nil {
+			drain(c)
+		}
+	})
+	ev := newEvents(t)
+	cfg := baseConfig(srv.wsURL())
+	cfg.SendRate = 0.001
+	cfg.OnEvent = ev.on
+	cfg.OnConnect = subscribeOnConnect // uses the only token
+	c, err := ws.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startStream(t, c)
+	ev.until(ws.Connected)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := c.Send(ctx, []byte("x")); err == nil || !strings.Contains(err.Error(), "SendRate") {
+		t.Fatalf("Send beyond SendRate: %v", err)
+	}
+	if s := c.Stats(); s.Sent != 1 {
+		t.Errorf("Sent = %d, want 1", s.Sent)
+	}
+}
+
+// SendRate with a burst: the burst goes out at once, the next message
+// waits one interval (fake clock).
+func TestSendRateBurst(t *testing.T) {
+	clk := newFakeClock()
+	got := make(chan string, 8)
+	srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+		c := accept(t, w, r)
+		if c == nil {
+			return
+		}
+		for {
+			_, b, err := c.Read(context.Background())
+			if err != nil {
+				return
+			}
+			got <- string(b)
+		}
+	})
+	ev := newEvents(t)
+	cfg := baseConfig(srv.wsURL())
+	cfg.Clock = clk
+	cfg.SendRate, cfg.SendBurst = 2, 3 // 500 ms interval
+	cfg.OnEvent = ev.on
+	c, err := ws.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startStream(t, c)
+	ev.until(ws.Connected)
+	for _, m := range []string{"a", "b", "c"} {
+		if err := c.Send(context.Background(), []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sent := make(chan error, 1)
+	go func() { sent <- c.Send(context.Background(), []byte("d")) }()
+	clk.waitTimer(t, 500*time.Millisecond)
+	select {
+	case err := <-sent:
+		t.Fatalf("fourth Send did not wait: %v", err)
+	default:
+	}
+	clk.Advance(500 * time.Millisecond)
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"a", "b", "c", "d"} {
+		if m := <-got; m != want {
+			t.Errorf("got %q, want %q", m, want)
+		}
 	}
 }
 
