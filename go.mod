@@ -1,6 +1,6 @@
 module github.com/pype-go/pype
 
-go 1.26
+go 1.26.0
 require (
 	github.com/VividCortex/ewma v1.2.0
 	github.com/acarl005/stripansi v0.0.0-20180116102854-5a71ef0e047d
