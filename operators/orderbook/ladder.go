@@ -417,3 +417,25 @@ func (l *ladder) clone() ladder {
 	}
 	return c
 }
+
+// ladderIter walks a ladder best first without a callback.
+type ladderIter struct {
+	l     *ladder
+	bi, i int
+}
+
+func (l *ladder) iter() ladderIter { return ladderIter{l: l} }
+
+func (it *ladderIter) next() (domain.BookLevel, bool) {
+	for it.bi < len(it.l.blocks) {
+		b := it.l.blocks[it.bi]
+		if it.i < len(b.lv) {
+			x := b.lv[it.i]
+			it.i++
+			return x, true
+		}
+		it.bi++
+		it.i = 0
+	}
+	return domain.BookLevel{}, false
+}
