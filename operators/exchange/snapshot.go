@@ -11,12 +11,20 @@ const TrackerStateVersion = 1
 // active orders (including those whose terminal event waits for fills),
 // the lost set and the finished cache, each with its fills' trade ids so
 // that fills replayed after a restart are recognised as duplicates.
-// Buffered orphan updates are not included.
+// Orphans are the buffered updates and fills that carry an exchange id no
+// order was bound to yet.
 type TrackerState struct {
-	Version  int     `json:"version"`
-	Active   []Order `json:"active"`
-	Lost     []Order `json:"lost"`
-	Finished []Order `json:"finished"`
+	Version  int      `json:"version"`
+	Active   []Order  `json:"active"`
+	Lost     []Order  `json:"lost"`
+	Finished []Order  `json:"finished"`
+	Orphans  []Orphan `json:"orphans,omitempty"`
+}
+
+// Orphan is one buffered update or fill (exactly one of the two is set).
+type Orphan struct {
+	Update *OrderUpdate `json:"update,omitempty"`
+	Fill   *Fill        `json:"fill,omitempty"`
 }
 
 // Snapshot returns the tracker's state. Orders are sorted oldest first;
@@ -35,10 +43,16 @@ func (t *OrderTracker) Snapshot() TrackerState {
 			st.Finished = append(st.Finished, o.clone())
 		}
 	}
+	for _, id := range t.orphOrder {
+		for _, it := range t.orphans[id] {
+			st.Orphans = append(st.Orphans, Orphan{Update: it.update, Fill: it.fill})
+		}
+	}
 	return st
 }
 
-// Restore loads a snapshot into an empty tracker. It validates the whole
+// Restore loads a snapshot into an empty tracker, orphans included (they
+// replay when an order gets their exchange id). It validates the whole
 // snapshot first and changes nothing if it is invalid. No events are
 // published: the events of restored orders were published before.
 func (t *OrderTracker) Restore(st TrackerState) error {
@@ -84,6 +98,15 @@ func (t *OrderTracker) Restore(st TrackerState) error {
 			return err
 		}
 	}
+	for i, it := range st.Orphans {
+		switch {
+		case (it.Update == nil) == (it.Fill == nil):
+			return fmt.Errorf("exchange: restore: orphan %d must hold exactly one of update and fill", i)
+		case it.Update != nil && it.Update.ExchangeOrderID == "",
+			it.Fill != nil && it.Fill.ExchangeOrderID == "":
+			return fmt.Errorf("exchange: restore: orphan %d has no exchange order id", i)
+		}
+	}
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -115,6 +138,15 @@ func (t *OrderTracker) Restore(st TrackerState) error {
 		tr := load(o)
 		tr.TerminalEmitted = true
 		t.addFinished(tr)
+	}
+	for _, it := range st.Orphans {
+		if it.Update != nil {
+			u := *it.Update
+			t.buffer(u.ExchangeOrderID, orphan{update: &u})
+		} else {
+			f := *it.Fill
+			t.buffer(f.ExchangeOrderID, orphan{fill: &f})
+		}
 	}
 	t.seq++
 	return nil

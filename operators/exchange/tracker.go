@@ -89,7 +89,7 @@ func (o Outcome) String() string {
 //   - Finished orders stay cached (bounded, oldest evicted first) so late
 //     fills and updates still match.
 //   - [OrderTracker.Snapshot] and [OrderTracker.Restore] persist all of it
-//     as JSON-serialisable values (buffered orphans are not persisted).
+//     as JSON-serialisable values, buffered orphans included.
 //
 // Events are published while the tracker's lock is held, so their order on
 // [OrderEvents] is the order of the changes. The zero value is not usable;

@@ -179,21 +179,21 @@ func (f Fill) dedupKey() string {
 // optionally, cumulative execution. An update may carry only the exchange
 // id; it is matched to the tracked order by either id.
 type OrderUpdate struct {
-	ClientOrderID   string
-	ExchangeOrderID string
-	State           OrderState
+	ClientOrderID   string     `json:"client_order_id,omitempty"`
+	ExchangeOrderID string     `json:"exchange_order_id,omitempty"`
+	State           OrderState `json:"state"`
 	// Timestamp is the venue's time of this state (ns), 0 if unknown.
-	Timestamp int64
+	Timestamp int64 `json:"timestamp,omitempty"`
 	// Sequence is a venue update counter for this order (e.g. an update
 	// id), 0 if unknown. A lower sequence than already applied is stale.
-	Sequence int64
+	Sequence int64 `json:"sequence,omitempty"`
 	// Executed is the cumulative executed amount the venue reports, zero
 	// if unknown.
-	Executed decimal.Decimal
+	Executed decimal.Decimal `json:"executed"`
 	// AveragePrice is the venue's average execution price, zero if unknown.
-	AveragePrice decimal.Decimal
+	AveragePrice decimal.Decimal `json:"average_price"`
 	// Reason explains a failure, cancellation or expiry.
-	Reason string
+	Reason string `json:"reason,omitempty"`
 }
 
 // Balance is one asset's balance. Total = Free + Locked.
