@@ -1,0 +1,2 @@
+// Package binance is pype's Binance spot venue adapter.
+package binance
