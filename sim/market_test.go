@@ -145,7 +145,7 @@ func TestCandlesEqualAggregationOfTrades(t *testing.T) {
 		to := from + width
 		got := sr.Candles(span, from, to, cut, 1000, false)
 		// Reference: bucket every trade in the window by span.Floor.
-		first := span.Ceil(from * msNs) / msNs
+		first := span.Ceil(from*msNs) / msNs
 		var want []Candle
 		for tr := range sr.TradesFrom(first, cut) {
 			o := span.Floor(tr.Time*msNs) / msNs

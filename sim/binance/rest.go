@@ -1,0 +1,505 @@
+package binance
+
+import (
+	"encoding/json"
+	"strconv"
+
+	"github.com/govalues/decimal"
+	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/sim"
+)
+
+const dec = 8 // Binance prints every price and quantity with 8 decimals
+
+func (a *api) ping(_ params, _ int64, b []byte) ([]byte, *apiError) {
+	return append(b, "{}"...), nil
+}
+
+func (a *api) time(_ params, _ int64, b []byte) ([]byte, *apiError) {
+	b = append(b, `{"serverTime":`...)
+	b = strconv.AppendInt(b, a.env.ServerTimeMs(), 10)
+	return append(b, '}'), nil
+}
+
+// intervals maps Binance kline intervals to spans.
+var intervals = map[string]domain.Span{
+	"1s": domain.Span1s, "1m": domain.Span1m, "3m": domain.Span3m, "5m": domain.Span5m, "15m": domain.Span15m,
+	"30m": domain.Span30m, "1h": domain.Span1h, "2h": domain.Span2h, "4h": domain.Span4h, "6h": domain.Span6h,
+	"8h": domain.Span8h, "12h": domain.Span12h, "1d": domain.Span1d, "3d": domain.Span3d, "1w": domain.Span1w,
+	"1M": domain.Span1M,
+}
+
+func closeTime(span domain.Span, openMs int64) int64 {
+	return span.Next(openMs*1_000_000)/1_000_000 - 1
+}
+
+func (a *api) klines(p params, now int64, b []byte) ([]byte, *apiError) {
+	sr, err := a.series(p)
+	if err != nil {
+		return nil, err
+	}
+	iv := p.str("interval")
+	if iv == "" {
+		return nil, errMandatory("interval")
+	}
+	span, ok := intervals[iv]
+	if !ok {
+		return nil, badRequest(-1120, "Invalid interval.")
+	}
+	start, hasStart, err := p.long("startTime")
+	if err != nil {
+		return nil, err
+	}
+	end, hasEnd, err := p.long("endTime")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := p.limit(500, 1000)
+	if err != nil {
+		return nil, err
+	}
+	if p.has("timeZone") {
+		switch p.str("timeZone") {
+		case "0", "+0", "-0", "00:00", "0:00", "+00:00", "-00:00", "+0:00", "-0:00":
+		default:
+			return nil, errInvalid("timeZone")
+		}
+	}
+	if !hasEnd {
+		end = now
+	}
+	var cs []sim.Candle
+	if hasStart {
+		cs = sr.Candles(span, start, end, now, limit, false)
+	} else {
+		cs = sr.Candles(span, 0, end, now, limit, true)
+	}
+	b = append(b, '[')
+	for i := range cs {
+		c := &cs[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, c.OpenTime, 10)
+		b = append(b, `,"`...)
+		b = sr.AppendPrice(b, c.Open, dec)
+		b = append(b, `","`...)
+		b = sr.AppendPrice(b, c.High, dec)
+		b = append(b, `","`...)
+		b = sr.AppendPrice(b, c.Low, dec)
+		b = append(b, `","`...)
+		b = sr.AppendPrice(b, c.Close, dec)
+		b = append(b, `","`...)
+		b = sr.AppendQty(b, c.Volume, dec)
+		b = append(b, `",`...)
+		b = strconv.AppendInt(b, closeTime(span, c.OpenTime), 10)
+		b = append(b, `,"`...)
+		b = sr.AppendQuote(b, c.Quote, dec)
+		b = append(b, `",`...)
+		b = strconv.AppendInt(b, c.Trades, 10)
+		b = append(b, `,"`...)
+		b = sr.AppendQty(b, c.TakerBuyVolume, dec)
+		b = append(b, `","`...)
+		b = sr.AppendQuote(b, c.TakerBuyQuote, dec)
+		b = append(b, `","0"]`...)
+	}
+	return append(b, ']'), nil
+}
+
+func appendAgg(b []byte, sr *sim.Series, t sim.AggTrade) []byte {
+	return appendAggFields(append(b, '{'), sr, t)
+}
+
+// appendAggFields appends an aggregate trade's fields and the closing
+// brace (shared by REST rows and stream events).
+func appendAggFields(b []byte, sr *sim.Series, t sim.AggTrade) []byte {
+	b = append(b, `"a":`...)
+	b = strconv.AppendInt(b, t.ID, 10)
+	b = append(b, `,"p":"`...)
+	b = sr.AppendPrice(b, t.Price, dec)
+	b = append(b, `","q":"`...)
+	b = sr.AppendQty(b, t.Qty, dec)
+	b = append(b, `","f":`...)
+	b = strconv.AppendInt(b, t.FirstTradeID, 10)
+	b = append(b, `,"l":`...)
+	b = strconv.AppendInt(b, t.LastTradeID, 10)
+	b = append(b, `,"T":`...)
+	b = strconv.AppendInt(b, t.Time, 10)
+	b = append(b, `,"m":`...)
+	b = strconv.AppendBool(b, t.BuyerMaker)
+	return append(b, `,"M":true}`...)
+}
+
+func (a *api) aggTrades(p params, now int64, b []byte) ([]byte, *apiError) {
+	sr, err := a.series(p)
+	if err != nil {
+		return nil, err
+	}
+	fromID, hasFrom, err := p.long("fromId")
+	if err != nil {
+		return nil, err
+	}
+	start, hasStart, err := p.long("startTime")
+	if err != nil {
+		return nil, err
+	}
+	end, hasEnd, err := p.long("endTime")
+	if err != nil {
+		return nil, err
+	}
+	limit, err := p.limit(500, 1000)
+	if err != nil {
+		return nil, err
+	}
+	if hasFrom && (hasStart || hasEnd) {
+		return nil, badRequest(-1128, "Combination of optional parameters invalid.")
+	}
+	if hasStart && hasEnd && a.aggWindowMs > 0 && end-start > a.aggWindowMs {
+		return nil, badRequest(-1127, "More than %d hours between startTime and endTime.", max(1, a.aggWindowMs/3600_000))
+	}
+	out := make([]sim.AggTrade, 0, min(limit, 1000))
+	switch {
+	case hasFrom:
+		for t := range sr.AggTradesFromID(fromID, now) {
+			if len(out) == limit {
+				break
+			}
+			out = append(out, t)
+		}
+	case hasStart:
+		if !hasEnd {
+			end = now
+		}
+		for t := range sr.AggTradesFrom(start, now) {
+			if t.Time > end || len(out) == limit {
+				break
+			}
+			out = append(out, t)
+		}
+	default:
+		if !hasEnd {
+			end = now
+		}
+		for t := range sr.AggTradesBackward(end, now) {
+			if len(out) == limit {
+				break
+			}
+			out = append(out, t)
+		}
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+	}
+	b = append(b, '[')
+	for i, t := range out {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendAgg(b, sr, t)
+	}
+	return append(b, ']'), nil
+}
+
+func appendTrade(b []byte, sr *sim.Series, t sim.Trade) []byte {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendInt(b, t.ID, 10)
+	b = append(b, `,"price":"`...)
+	b = sr.AppendPrice(b, t.Price, dec)
+	b = append(b, `","qty":"`...)
+	b = sr.AppendQty(b, t.Qty, dec)
+	b = append(b, `","quoteQty":"`...)
+	var q sim.U128
+	q.AddMul(uint64(t.Price), uint64(t.Qty))
+	b = sr.AppendQuote(b, q, dec)
+	b = append(b, `","time":`...)
+	b = strconv.AppendInt(b, t.Time, 10)
+	b = append(b, `,"isBuyerMaker":`...)
+	b = strconv.AppendBool(b, t.BuyerMaker)
+	return append(b, `,"isBestMatch":true}`...)
+}
+
+func (a *api) recentTrades(sr *sim.Series, limit int, now int64) []sim.Trade {
+	out := make([]sim.Trade, 0, limit)
+	for t := range sr.TradesBackward(now, now) {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, t)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+func appendTrades(b []byte, sr *sim.Series, ts []sim.Trade) []byte {
+	b = append(b, '[')
+	for i, t := range ts {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendTrade(b, sr, t)
+	}
+	return append(b, ']')
+}
+
+func (a *api) trades(p params, now int64, b []byte) ([]byte, *apiError) {
+	sr, err := a.series(p)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := p.limit(500, 1000)
+	if err != nil {
+		return nil, err
+	}
+	return appendTrades(b, sr, a.recentTrades(sr, limit, now)), nil
+}
+
+func (a *api) historicalTrades(p params, now int64, b []byte) ([]byte, *apiError) {
+	sr, err := a.series(p)
+	if err != nil {
+		return nil, err
+	}
+	limit, err := p.limit(500, 1000)
+	if err != nil {
+		return nil, err
+	}
+	fromID, hasFrom, err := p.long("fromId")
+	if err != nil {
+		return nil, err
+	}
+	if !hasFrom {
+		return appendTrades(b, sr, a.recentTrades(sr, limit, now)), nil
+	}
+	out := make([]sim.Trade, 0, limit)
+	for t := range sr.TradesFromID(fromID, now) {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, t)
+	}
+	return appendTrades(b, sr, out), nil
+}
+
+func appendLevels(b []byte, sr *sim.Series, ls []sim.BookLevel) []byte {
+	b = append(b, '[')
+	for i, l := range ls {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `["`...)
+		b = sr.AppendPrice(b, l.Price, dec)
+		b = append(b, `","`...)
+		b = sr.AppendQty(b, l.Qty, dec)
+		b = append(b, `"]`...)
+	}
+	return append(b, ']')
+}
+
+func (a *api) depth(p params, now int64, b []byte) ([]byte, *apiError) {
+	sr, err := a.series(p)
+	if err != nil {
+		return nil, err
+	}
+	n, has, err := p.long("limit")
+	if err != nil {
+		return nil, err
+	}
+	limit := 100
+	if has {
+		if n < 1 {
+			return nil, errInvalid("limit")
+		}
+		limit = int(min(n, 5000))
+	}
+	st := sr.Book(sim.BookStep(now), limit)
+	b = append(b, `{"lastUpdateId":`...)
+	b = strconv.AppendInt(b, st.UpdateID, 10)
+	b = append(b, `,"bids":`...)
+	b = appendLevels(b, sr, st.Bids)
+	b = append(b, `,"asks":`...)
+	b = appendLevels(b, sr, st.Asks)
+	return append(b, '}'), nil
+}
+
+// symbolsParam resolves the symbol / symbols parameters of the ticker and
+// exchangeInfo endpoints; nil means all symbols.
+func (a *api) symbolsParam(p params) ([]*sim.Series, bool, *apiError) {
+	if p.has("symbol") && p.has("symbols") {
+		return nil, false, badRequest(-1128, "Combination of optional parameters invalid.")
+	}
+	if p.has("symbol") {
+		sr, err := a.series(p)
+		if err != nil {
+			return nil, false, err
+		}
+		return []*sim.Series{sr}, true, nil
+	}
+	if p.has("symbols") {
+		var names []string
+		if json.Unmarshal([]byte(p.str("symbols")), &names) != nil || len(names) == 0 {
+			return nil, false, errIllegal("symbols", `^\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\]$`)
+		}
+		var out []*sim.Series
+		for _, n := range names {
+			if !symbolRE.MatchString(n) {
+				return nil, false, errIllegal("symbols", `^\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\]$`)
+			}
+			sr := a.bySym[n]
+			if sr == nil {
+				return nil, false, errInvalidSymbol
+			}
+			out = append(out, sr)
+		}
+		return out, false, nil
+	}
+	return a.order, false, nil
+}
+
+func (a *api) tickerPrice(p params, now int64, b []byte) ([]byte, *apiError) {
+	srs, single, err := a.symbolsParam(p)
+	if err != nil {
+		return nil, err
+	}
+	return appendEach(b, srs, single, func(b []byte, sr *sim.Series) []byte {
+		px, _ := sr.LastPriceAt(now)
+		b = append(b, `{"symbol":"`...)
+		b = append(b, venueSymbol(sr.Symbol())...)
+		b = append(b, `","price":"`...)
+		b = sr.AppendPrice(b, px, dec)
+		return append(b, `"}`...)
+	}), nil
+}
+
+func appendEach(b []byte, srs []*sim.Series, single bool, f func([]byte, *sim.Series) []byte) []byte {
+	if single {
+		return f(b, srs[0])
+	}
+	b = append(b, '[')
+	for i, sr := range srs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = f(b, sr)
+	}
+	return append(b, ']')
+}
+
+func (a *api) bookTicker(p params, now int64, b []byte) ([]byte, *apiError) {
+	srs, single, err := a.symbolsParam(p)
+	if err != nil {
+		return nil, err
+	}
+	return appendEach(b, srs, single, func(b []byte, sr *sim.Series) []byte {
+		st := sr.Book(sim.BookStep(now), 1)
+		b = append(b, `{"symbol":"`...)
+		b = append(b, venueSymbol(sr.Symbol())...)
+		return appendTop(b, sr, st, `","bidPrice":"`, `","bidQty":"`, `","askPrice":"`, `","askQty":"`, `"}`)
+	}), nil
+}
+
+func appendTop(b []byte, sr *sim.Series, st sim.BookState, k1, k2, k3, k4, end string) []byte {
+	b = append(b, k1...)
+	b = sr.AppendPrice(b, st.Bids[0].Price, dec)
+	b = append(b, k2...)
+	b = sr.AppendQty(b, st.Bids[0].Qty, dec)
+	b = append(b, k3...)
+	b = sr.AppendPrice(b, st.Asks[0].Price, dec)
+	b = append(b, k4...)
+	b = sr.AppendQty(b, st.Asks[0].Qty, dec)
+	return append(b, end...)
+}
+
+func (a *api) avgPrice(p params, now int64, b []byte) ([]byte, *apiError) {
+	sr, err := a.series(p)
+	if err != nil {
+		return nil, err
+	}
+	c := sr.Aggregate(now-5*60_000, now+1, now)
+	b = append(b, `{"mins":5,"price":"`...)
+	b = appendRatio(b, sr, c, dec)
+	b = append(b, `","closeTime":`...)
+	b = strconv.AppendInt(b, c.LastTime, 10)
+	return append(b, '}'), nil
+}
+
+// appendRatio appends the volume-weighted average price of c.
+func appendRatio(b []byte, sr *sim.Series, c sim.Candle, decimals int) []byte {
+	if c.Volume == 0 {
+		return append(b, "0.00000000"...)
+	}
+	q := sr.Quote(c.Quote)
+	v := sr.Qty(c.Volume)
+	r, err := q.Quo(v)
+	if err != nil {
+		return append(b, "0.00000000"...)
+	}
+	return append(b, r.Trunc(decimals).Pad(decimals).String()...)
+}
+
+func (a *api) ticker24h(p params, now int64, b []byte) ([]byte, *apiError) {
+	srs, single, err := a.symbolsParam(p)
+	if err != nil {
+		return nil, err
+	}
+	return appendEach(b, srs, single, func(b []byte, sr *sim.Series) []byte {
+		open := now - 86400_000
+		c := sr.Aggregate(open, now+1, now)
+		prev, _ := sr.LastPriceAt(open - 1)
+		last := c.Close
+		lastQty := int64(0)
+		for t := range sr.TradesBackward(now, now) {
+			last, lastQty = t.Price, t.Qty
+			break
+		}
+		if c.Trades == 0 {
+			c.Open, c.High, c.Low = last, last, last
+		}
+		st := sr.Book(sim.BookStep(now), 1)
+		b = append(b, `{"symbol":"`...)
+		b = append(b, venueSymbol(sr.Symbol())...)
+		b = append(b, `","priceChange":"`...)
+		b = sr.AppendPrice(b, last-c.Open, dec)
+		b = append(b, `","priceChangePercent":"`...)
+		pct := decimal.Zero
+		if o := sr.Price(c.Open); !o.IsZero() {
+			d, _ := sr.Price(last - c.Open).Quo(o)
+			pct, _ = d.Mul(decimal.Hundred)
+		}
+		b = append(b, pct.Trunc(3).Pad(3).String()...)
+		b = append(b, `","weightedAvgPrice":"`...)
+		b = appendRatio(b, sr, c, dec)
+		b = append(b, `","prevClosePrice":"`...)
+		b = sr.AppendPrice(b, prev, dec)
+		b = append(b, `","lastPrice":"`...)
+		b = sr.AppendPrice(b, last, dec)
+		b = append(b, `","lastQty":"`...)
+		b = sr.AppendQty(b, lastQty, dec)
+		b = appendTop(b, sr, st, `","bidPrice":"`, `","bidQty":"`, `","askPrice":"`, `","askQty":"`, `","openPrice":"`)
+		b = sr.AppendPrice(b, c.Open, dec)
+		b = append(b, `","highPrice":"`...)
+		b = sr.AppendPrice(b, c.High, dec)
+		b = append(b, `","lowPrice":"`...)
+		b = sr.AppendPrice(b, c.Low, dec)
+		b = append(b, `","volume":"`...)
+		b = sr.AppendQty(b, c.Volume, dec)
+		b = append(b, `","quoteVolume":"`...)
+		b = sr.AppendQuote(b, c.Quote, dec)
+		b = append(b, `","openTime":`...)
+		b = strconv.AppendInt(b, open, 10)
+		b = append(b, `,"closeTime":`...)
+		b = strconv.AppendInt(b, now, 10)
+		first, lastID := c.FirstTradeID, c.LastTradeID
+		if c.Trades == 0 {
+			first, lastID = -1, -1
+		}
+		b = append(b, `,"firstId":`...)
+		b = strconv.AppendInt(b, first, 10)
+		b = append(b, `,"lastId":`...)
+		b = strconv.AppendInt(b, lastID, 10)
+		b = append(b, `,"count":`...)
+		b = strconv.AppendInt(b, c.Trades, 10)
+		return append(b, '}')
+	}), nil
+}

@@ -1,0 +1,245 @@
+package sim
+
+import (
+	"math"
+
+	"github.com/pype-go/pype/domain"
+)
+
+// BookStepMs is the order book's update interval: the book changes once
+// per 100 ms step.
+const BookStepMs = 100
+
+// BookLevel is one book level in ticks and lots. Qty 0 in a diff removes
+// the level.
+type BookLevel struct {
+	Price int64 // ticks
+	Qty   int64 // lots
+}
+
+// BookState is the book during one step.
+type BookState struct {
+	Step     int64
+	Time     int64 // Unix ms of the step start
+	UpdateID int64 // last update id included
+	Bids     []BookLevel
+	Asks     []BookLevel
+}
+
+// BookDiff is the change of the book from step FromStep-1 to step Step
+// (normally FromStep == Step). Applying it to a book whose update id is
+// FirstID-1 gives the book at LastID. Bids are sorted best (highest)
+// first, asks best (lowest) first.
+type BookDiff struct {
+	FromStep int64
+	Step     int64
+	Time     int64 // Unix ms of Step's start
+	FirstID  int64 // U
+	LastID   int64 // u
+	Bids     []BookLevel
+	Asks     []BookLevel
+}
+
+// BookStep returns the step containing ms.
+func BookStep(ms int64) int64 { return domain.FloorDiv(ms, BookStepMs) }
+
+// BookDepth returns the number of levels per side.
+func (sr *Series) BookDepth() int { return sr.in.depth }
+
+// UpdateID returns the last update id of step s. Ids are contiguous:
+// the first id of step s is UpdateID(s-1)+1, and each step holds 1 to 7
+// updates.
+func (sr *Series) UpdateID(s int64) int64 {
+	rel := s - sr.m.startMs/BookStepMs
+	return sr.bookBase + 4*rel + int64(hash3(sr.key, s, 0x7570)%4)
+}
+
+// top returns the best bid and ask of step s.
+func (sr *Series) top(s int64) (bid, ask int64) {
+	last, sell := sr.LastPriceAt(s * BookStepMs)
+	spread := int64(1)
+	if unit(hash3(sr.key, s/37, 0x737072)) < 0.15 {
+		spread = 2
+	}
+	if sell {
+		bid, ask = last, last+spread
+	} else {
+		ask, bid = last, last-spread
+	}
+	if bid < 1 {
+		bid, ask = 1, 1+spread
+	}
+	return bid, ask
+}
+
+// levelQty is the quantity of level p during step s.
+func (sr *Series) levelQty(p, s int64) int64 {
+	P := int64(sr.in.period)
+	phase := (((p % P) + P) % P) * (bookMul % P) % P
+	k := domain.FloorDiv(s+phase, P)
+	h := hash3(sr.key^0x626f6f6b, p, k)
+	u1 := unit(h)
+	u2 := float64(uint32(h)) / (1 << 32)
+	q := sr.in.meanLots * 2 * -math.Log(1-u1) * (0.5 + u2)
+	if q < 1 {
+		return 1
+	}
+	return int64(q)
+}
+
+// hitResidue returns r such that the levels p ≡ r (mod period) change
+// quantity at step s.
+func (sr *Series) hitResidue(s int64) int64 {
+	P := int64(sr.in.period)
+	return ((((-s) % P) + P) % P) * sr.in.periodInv % P
+}
+
+// Book returns the book of step s with at most depth levels per side
+// (depth ≤ 0 or beyond BookDepth: all levels).
+func (sr *Series) Book(s int64, depth int) BookState {
+	if depth <= 0 || depth > sr.in.depth {
+		depth = sr.in.depth
+	}
+	bid, ask := sr.top(s)
+	st := BookState{Step: s, Time: s * BookStepMs, UpdateID: sr.UpdateID(s),
+		Bids: make([]BookLevel, 0, depth), Asks: make([]BookLevel, 0, depth)}
+	for i := 0; i < depth; i++ {
+		p := bid - int64(i)
+		if p < 1 {
+			break
+		}
+		st.Bids = append(st.Bids, BookLevel{p, sr.levelQty(p, s)})
+	}
+	for i := 0; i < depth; i++ {
+		p := ask + int64(i)
+		st.Asks = append(st.Asks, BookLevel{p, sr.levelQty(p, s)})
+	}
+	return st
+}
+
+// window is one side's contiguous price range [lo, hi].
+type window struct{ lo, hi int64 }
+
+func (w window) has(p int64) bool { return p >= w.lo && p <= w.hi }
+
+func (sr *Series) windows(s int64) (bids, asks window) {
+	bid, ask := sr.top(s)
+	d := int64(sr.in.depth)
+	lo := bid - d + 1
+	if lo < 1 {
+		lo = 1
+	}
+	return window{lo, bid}, window{ask, ask + d - 1}
+}
+
+// Diff fills d with the change from step s-1 to step s, reusing d's
+// slices.
+func (sr *Series) Diff(s int64, d *BookDiff) {
+	sr.DiffRange(s, s, d)
+}
+
+// DiffRange fills d with the change from step from-1 to step to (from ≤
+// to), as one message covering update ids UpdateID(from-1)+1 …
+// UpdateID(to).
+func (sr *Series) DiffRange(from, to int64, d *BookDiff) {
+	d.FromStep, d.Step, d.Time = from, to, to*BookStepMs
+	d.FirstID, d.LastID = sr.UpdateID(from-1)+1, sr.UpdateID(to)
+	d.Bids, d.Asks = d.Bids[:0], d.Asks[:0]
+	ob, oa := sr.windows(from - 1)
+	nb, na := sr.windows(to)
+	prev := from - 1
+	if from == to {
+		r := sr.hitResidue(to)
+		d.Bids = sr.sideDiff(d.Bids, ob, nb, prev, to, r, true)
+		d.Asks = sr.sideDiff(d.Asks, oa, na, prev, to, r, false)
+		return
+	}
+	d.Bids = sr.sideDiff(d.Bids, ob, nb, prev, to, -1, true)
+	d.Asks = sr.sideDiff(d.Asks, oa, na, prev, to, -1, false)
+}
+
+// sideDiff appends one side's changes in book order (bids descending,
+// asks ascending). With r ≥ 0 only levels ≡ r (mod period) can change in
+// the overlap (single step); with r < 0 every overlapping level is
+// compared.
+func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, desc bool) []BookLevel {
+	lo, hi := min(old.lo, nw.lo), max(old.hi, nw.hi)
+	P := int64(sr.in.period)
+	emit := func(p int64) {
+		inOld, inNew := old.has(p), nw.has(p)
+		switch {
+		case inOld && !inNew:
+			out = append(out, BookLevel{p, 0})
+		case inNew && !inOld:
+			out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+		case inNew && inOld:
+			if r >= 0 {
+				if ((p%P)+P)%P == r {
+					out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+				}
+				return
+			}
+			if q := sr.levelQty(p, s1); q != sr.levelQty(p, s0) {
+				out = append(out, BookLevel{p, q})
+			}
+		}
+	}
+	// Overlap (if any) and the non-overlapping zones.
+	olo, ohi := max(old.lo, nw.lo), min(old.hi, nw.hi)
+	if olo > ohi || hi-lo > 4*int64(sr.in.depth) {
+		// Disjoint windows: emit both ranges wholesale.
+		first, second := old, nw
+		if (desc && nw.hi > old.hi) || (!desc && nw.lo < old.lo) {
+			first, second = nw, old
+		}
+		for _, w := range []window{first, second} {
+			if desc {
+				for p := w.hi; p >= w.lo; p-- {
+					emit(p)
+				}
+			} else {
+				for p := w.lo; p <= w.hi; p++ {
+					emit(p)
+				}
+			}
+		}
+		return out
+	}
+	if desc {
+		for p := hi; p > ohi; p-- {
+			emit(p)
+		}
+		if r >= 0 {
+			// Largest p ≤ ohi with p ≡ r.
+			p := ohi - ((((ohi - r) % P) + P) % P)
+			for ; p >= olo; p -= P {
+				out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+			}
+		} else {
+			for p := ohi; p >= olo; p-- {
+				emit(p)
+			}
+		}
+		for p := olo - 1; p >= lo; p-- {
+			emit(p)
+		}
+		return out
+	}
+	for p := lo; p < olo; p++ {
+		emit(p)
+	}
+	if r >= 0 {
+		p := olo + ((((r - olo) % P) + P) % P)
+		for ; p <= ohi; p += P {
+			out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+		}
+	} else {
+		for p := olo; p <= ohi; p++ {
+			emit(p)
+		}
+	}
+	for p := ohi + 1; p <= hi; p++ {
+		emit(p)
+	}
+	return out
+}
