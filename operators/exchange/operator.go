@@ -319,7 +319,7 @@ func (b *Base) RefreshOrders(ctx context.Context, g OrderGetter) error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("refresh %s: %w", o.Ref(), err))
 		default:
-			if upd.ClientOrderID == "" && upd.ExchangeOrderID == "" {
+			if upd.ClientOrderID == "" { // the answer is about the order asked for
 				upd.ClientOrderID = o.ClientOrderID
 			}
 			if _, err := b.tracker.ProcessUpdate(upd); err != nil {
@@ -343,7 +343,7 @@ func (b *Base) RefreshLost(ctx context.Context, g OrderGetter) error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("refresh lost %s: %w", o.Ref(), err))
 		default:
-			if upd.ClientOrderID == "" && upd.ExchangeOrderID == "" {
+			if upd.ClientOrderID == "" { // the answer is about the order asked for
 				upd.ClientOrderID = o.ClientOrderID
 			}
 			if _, err := b.tracker.ProcessUpdate(upd); err != nil {

@@ -528,20 +528,30 @@ func (t *OrderTracker) applyUpdate(o *tracked, u OrderUpdate) (Outcome, error) {
 
 // setState performs an allowed transition and its consequences.
 func (t *OrderTracker) setState(o *tracked, to OrderState) {
-	from := o.State
-	if to == PendingCancel && from != PendingCancel {
-		o.CancelFrom = from
+	t.transition(o, to)
+	t.afterTransition(o)
+}
+
+// transition changes the state without publishing anything.
+func (t *OrderTracker) transition(o *tracked, to OrderState) {
+	if to == PendingCancel && o.State != PendingCancel {
+		o.CancelFrom = o.State
 	}
 	o.State = to
 	o.UpdatedAt = t.now()
-	t.seq++
-	if !o.CreatedEmitted && acknowledged(to) {
-		t.emit(o, OrderCreated, nil, "", false)
-	}
 	if to.IsTerminal() {
 		o.TerminalAt = o.UpdatedAt
-		t.maybeEmitTerminal(o)
 	}
+	t.seq++
+}
+
+// afterTransition publishes what the current state implies: the created
+// event on acknowledgement, the terminal event once due.
+func (t *OrderTracker) afterTransition(o *tracked) {
+	if !o.CreatedEmitted && acknowledged(o.State) {
+		t.emit(o, OrderCreated, nil, "", false)
+	}
+	t.maybeEmitTerminal(o)
 }
 
 // acknowledged reports whether reaching s implies the venue accepted the
@@ -690,19 +700,21 @@ func (t *OrderTracker) applyFill(o *tracked, f Fill) Outcome {
 	}
 	o.UpdatedAt = t.now()
 	t.seq++
+	// Change the state first so that the fill event shows the order as it
+	// is after the fill; then publish created (if this fill is the first
+	// sign of life), the fill, and the terminal event if now due.
+	switch {
+	case o.State.IsActive() && o.Executed.Cmp(o.Amount) >= 0:
+		t.transition(o, Filled)
+	case o.State == PendingCreate || o.State == Open:
+		t.transition(o, PartiallyFilled)
+	}
 	if !o.CreatedEmitted && o.State != Failed {
 		t.emit(o, OrderCreated, nil, "", false)
 	}
 	fill := f
 	t.emit(o, OrderFilled, &fill, "", false)
-	switch {
-	case o.State.IsActive() && o.Executed.Cmp(o.Amount) >= 0:
-		t.setState(o, Filled)
-	case o.State == PendingCreate || o.State == Open:
-		t.setState(o, PartiallyFilled)
-	case o.State.IsTerminal():
-		t.maybeEmitTerminal(o)
-	}
+	t.maybeEmitTerminal(o)
 	return OutcomeApplied
 }
 
