@@ -59,6 +59,26 @@ func fromFloat(f float64) (decimal.Decimal, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return domain.FromFloat64(f) // returns the error
 	}
+	// Fast path: find the smallest scale s at which an integer c ≤ 15
+	// digits gives c/10^s == f. With c < 10^15 the decimal grid is coarser
+	// than the float's rounding interval, so c is unique at each scale, and
+	// the smallest scale gives the shortest decimal — the one strconv's
+	// shortest formatting yields.
+	if a := math.Abs(f); a < 1e15 && a >= 1e-4 {
+		for s := 0; s < len(pow10f) && s <= decimal.MaxScale; s++ {
+			c := math.Round(a * pow10f[s])
+			if c >= 1e15 {
+				break
+			}
+			if c/pow10f[s] == a {
+				v := int64(c)
+				if f < 0 {
+					v = -v
+				}
+				return decimal.New(v, s)
+			}
+		}
+	}
 	var buf [32]byte
 	b := strconv.AppendFloat(buf[:0], f, 'e', -1, 64)
 	neg := false

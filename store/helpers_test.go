@@ -68,7 +68,14 @@ func mkBar(i int, span domain.Span, close string) domain.OHLCBar {
 	}
 }
 
-func collect[T any](t testing.TB, seq func(func(T, error) bool)) []T {
+// tb is the part of testing.TB that rapid.T also implements.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+}
+
+func collect[T any](t tb, seq func(func(T, error) bool)) []T {
 	t.Helper()
 	var out []T
 	for v, err := range seq {
