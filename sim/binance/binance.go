@@ -182,19 +182,19 @@ var endpoints map[string]endpoint
 
 func init() {
 	endpoints = map[string]endpoint{
-		"/api/v3/ping":             {fixed(1), (*api).ping},
-		"/api/v3/time":             {fixed(1), (*api).time},
-		"/api/v3/exchangeInfo":     {fixed(20), (*api).exchangeInfo},
-		"/api/v3/depth":            {depthWeight, (*api).depth},
-		"/api/v3/trades":           {fixed(25), (*api).trades},
-		"/api/v3/historicalTrades": {fixed(25), (*api).historicalTrades},
-		"/api/v3/aggTrades":        {fixed(4), (*api).aggTrades},
-		"/api/v3/klines":           {fixed(2), (*api).klines},
-		"/api/v3/uiKlines":         {fixed(2), (*api).klines},
-		"/api/v3/avgPrice":         {fixed(2), (*api).avgPrice},
-		"/api/v3/ticker/price":     {tickerWeight(2, 4), (*api).tickerPrice},
+		"/api/v3/ping":              {fixed(1), (*api).ping},
+		"/api/v3/time":              {fixed(1), (*api).time},
+		"/api/v3/exchangeInfo":      {fixed(20), (*api).exchangeInfo},
+		"/api/v3/depth":             {depthWeight, (*api).depth},
+		"/api/v3/trades":            {fixed(25), (*api).trades},
+		"/api/v3/historicalTrades":  {fixed(25), (*api).historicalTrades},
+		"/api/v3/aggTrades":         {fixed(4), (*api).aggTrades},
+		"/api/v3/klines":            {fixed(2), (*api).klines},
+		"/api/v3/uiKlines":          {fixed(2), (*api).klines},
+		"/api/v3/avgPrice":          {fixed(2), (*api).avgPrice},
+		"/api/v3/ticker/price":      {tickerWeight(2, 4), (*api).tickerPrice},
 		"/api/v3/ticker/bookTicker": {tickerWeight(2, 4), (*api).bookTicker},
-		"/api/v3/ticker/24hr":      {tickerWeight(2, 80), (*api).ticker24h},
+		"/api/v3/ticker/24hr":       {tickerWeight(2, 80), (*api).ticker24h},
 	}
 }
 

@@ -242,7 +242,9 @@ func (cn *wsConn) request(data []byte) func() error {
 		id = json.RawMessage("null")
 	}
 	if id[0] != 'n' && id[0] != '"' && (id[0] < '0' || id[0] > '9') {
-		return func() error { return cn.reply(wsError(2, "Invalid request: request ID must be an unsigned integer", nil)) }
+		return func() error {
+			return cn.reply(wsError(2, "Invalid request: request ID must be an unsigned integer", nil))
+		}
 	}
 	strParams := func() ([]string, bool) {
 		out := make([]string, 0, len(req.Params))
@@ -259,7 +261,9 @@ func (cn *wsConn) request(data []byte) func() error {
 	case "SUBSCRIBE", "UNSUBSCRIBE":
 		names, ok := strParams()
 		if !ok {
-			return func() error { return cn.reply(wsError(2, "Invalid request: invalid type: expected a string for params", id)) }
+			return func() error {
+				return cn.reply(wsError(2, "Invalid request: invalid type: expected a string for params", id))
+			}
 		}
 		sub := req.Method == "SUBSCRIBE"
 		return func() error {
