@@ -161,7 +161,12 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.offset = operators.NewClockOffset(o.localClock)
 	if !o.skipInfo {
-		if err := a.Refresh(ctx); err != nil {
+		// Bounded: an unreachable venue should not hold Open for the
+		// whole retry schedule.
+		sctx, cancel := context.WithTimeout(ctx, startupTimeout)
+		err := a.Refresh(sctx)
+		cancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
@@ -171,7 +176,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	return a, nil
 }
 
-const defaultConcurrency = 8
+const (
+	defaultConcurrency = 8
+	startupTimeout     = 10 * time.Second
+)
 
 func (a *Adapter) concurrency() int {
 	if a.cfg.Concurrency > 0 {

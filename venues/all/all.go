@@ -1,0 +1,30 @@
+// Package all registers every built-in venue adapter. Import it where a
+// ready-made registry is wanted (the CLI, the server):
+//
+//	reg := all.Registry()
+//	v, err := reg.Open(ctx, "binance", venues.Config{})
+//
+// Adding a venue means adding one line to Registry.
+package all
+
+import (
+	"context"
+
+	"github.com/pype-go/pype/venues"
+	"github.com/pype-go/pype/venues/binance"
+)
+
+// Registry returns a new registry with every built-in adapter registered.
+func Registry() *venues.Registry {
+	r := venues.NewRegistry()
+	must(r.Register(binance.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) {
+		return binance.Open(ctx, cfg)
+	}))
+	return r
+}
+
+func must(err error) {
+	if err != nil {
+		panic("venues/all: " + err.Error())
+	}
+}
