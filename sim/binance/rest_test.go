@@ -171,6 +171,7 @@ type aggRow struct {
 	L int64  `json:"l"`
 	T int64  `json:"T"`
 	M bool   `json:"m"`
+	B bool   `json:"M"` // distinct field: encoding/json matches keys case-insensitively
 }
 
 // TestAggTradesDrainMatchesTruth drains three hours the documented way
