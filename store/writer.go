@@ -575,6 +575,28 @@ func (w *dsWriter[T, R]) commit(ctx context.Context, p *pending[R]) (err error) 
 			return err
 		}
 		changed, replaced, err = w.merge(ctx, out, ex, p.runs, rows)
+		if errors.Is(err, errUnsorted) {
+			// A file from another tool that is not in key order: sort it
+			// into runs (bounded memory) and merge those instead.
+			w.s.log.Warn("store: existing file is not sorted; re-sorting it while merging", "file", final)
+			out.discard()
+			out = nil
+			var exRuns []*sortedFile[R]
+			exRuns, err = w.sortIntoRuns(ctx, ex, final, p.part.name)
+			defer func() {
+				for _, r := range exRuns {
+					r.discard()
+				}
+			}()
+			if err != nil {
+				return err
+			}
+			if out, err = newSortedFile(w.s, w.kind, w.dir, final, "."+p.part.name+".parquet.tmp-*"); err != nil {
+				return err
+			}
+			changed, replaced = true, 0
+			_, _, err = w.merge(ctx, out, nil, append(exRuns, p.runs...), rows)
+		}
 		if err != nil {
 			return err
 		}
@@ -630,6 +652,49 @@ func (s *sliceSource[R]) close() {}
 
 const readChunk = 4096
 
+// errUnsorted reports an existing file whose rows are not in key order.
+var errUnsorted = errors.New("store: existing file is not sorted")
+
+// sortIntoRuns copies a file into sorted runs of at most MaxBufferRows rows.
+func (w *dsWriter[T, R]) sortIntoRuns(ctx context.Context, ex *partFile, final, name string) (runs []*sortedFile[R], err error) {
+	src := newFileSource[R](ex, readChunk)
+	defer src.close()
+	chunk := make([]R, 0, min(w.s.opts.MaxBufferRows, int(ex.pf.NumRows())+1))
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		r, err := newSortedFile(w.s, w.kind, w.dir, final, "."+name+".run-*.tmp")
+		if err != nil {
+			return err
+		}
+		runs = append(runs, r)
+		if err := r.addSorted(sortDedup(chunk, w.kind.cmp)); err != nil {
+			return err
+		}
+		chunk = chunk[:0]
+		return r.finish(nil)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return runs, err
+		}
+		row, err := src.next()
+		if err != nil {
+			return runs, err
+		}
+		if row == nil {
+			return runs, flush()
+		}
+		chunk = append(chunk, *row)
+		if len(chunk) >= w.s.opts.MaxBufferRows {
+			if err := flush(); err != nil {
+				return runs, err
+			}
+		}
+	}
+}
+
 // merge writes the sorted union of the existing file (oldest), the spilled
 // runs and the in-memory rows (newest) into out. On equal keys the newest
 // source wins. changed reports whether out differs from the existing file.
@@ -661,7 +726,7 @@ func (w *dsWriter[T, R]) merge(ctx context.Context, out *sortedFile[R], ex *part
 			return false, 0, err
 		}
 	}
-	var row R
+	var row, exPrev R
 	changed = !hasEx
 	for n := 0; ; n++ {
 		if n&0xffff == 0 {
@@ -690,8 +755,14 @@ func (w *dsWriter[T, R]) merge(ctx context.Context, out *sortedFile[R], ex *part
 		}
 		for i := range heads {
 			if heads[i] != nil && (i == m || w.kind.cmp(heads[i], &row) == 0) {
+				if i == 0 && hasEx {
+					exPrev = *heads[0]
+				}
 				if heads[i], err = srcs[i].next(); err != nil {
 					return false, 0, err
+				}
+				if i == 0 && hasEx && heads[0] != nil && w.kind.cmp(&exPrev, heads[0]) > 0 {
+					return false, 0, errUnsorted
 				}
 			}
 		}
