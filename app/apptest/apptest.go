@@ -59,6 +59,7 @@ type streamStep struct {
 	gap    *venues.Gap
 	book   *domain.BookSnapshot
 	err    error
+	end    bool
 }
 
 // DefaultOrigin is the default time of trade 0.
@@ -493,6 +494,14 @@ func (v *Venue) ScriptError(err error) {
 	v.stream = append(v.stream, streamStep{err: err})
 }
 
+// ScriptEnd appends a stream element that ends the stream without error
+// (as if the venue closed it for good).
+func (v *Venue) ScriptEnd() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.stream = append(v.stream, streamStep{end: true})
+}
+
 // streamOf plays the script, then waits for ctx to end.
 func streamOf[E any](ctx context.Context, v *Venue, req venues.StreamRequest, emit func(streamStep, func(E, error) bool) bool) iter.Seq2[E, error] {
 	return func(yield func(E, error) bool) {
@@ -507,6 +516,9 @@ func streamOf[E any](ctx context.Context, v *Venue, req venues.StreamRequest, em
 			}
 			if s.err != nil {
 				yield(zero, s.err)
+				return
+			}
+			if s.end {
 				return
 			}
 			if s.gap != nil && req.Gap != nil {
