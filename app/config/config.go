@@ -316,8 +316,10 @@ func (m mapProvider) Read() (map[string]any, error) { return m, nil }
 // bytesProvider provides raw bytes for a parser.
 type bytesProvider []byte
 
-func (b bytesProvider) ReadBytes() ([]byte, error)    { return b, nil }
-func (b bytesProvider) Read() (map[string]any, error) { return nil, errors.New("bytesProvider: needs a parser") }
+func (b bytesProvider) ReadBytes() ([]byte, error) { return b, nil }
+func (b bytesProvider) Read() (map[string]any, error) {
+	return nil, errors.New("bytesProvider: needs a parser")
+}
 
 // jsonParser is a koanf parser for JSON.
 type jsonParser struct{}
