@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/pype-go/pype/domain"
 	"github.com/pype-go/pype/operators"
+	"github.com/pype-go/pype/transport/httpc"
 	"github.com/pype-go/pype/transport/ratelimit"
 	"github.com/pype-go/pype/transport/ws"
 	"github.com/pype-go/pype/venues"
@@ -29,7 +29,7 @@ type Adapter struct {
 	log     *slog.Logger
 	restURL string
 	wsURL   string
-	http    *http.Client
+	rest    *httpc.Client
 	limiter *ratelimit.Limiter
 	costs   atomic.Pointer[costTable]
 	offset  *operators.ClockOffset
@@ -145,10 +145,6 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
-	a.http = cfg.HTTPClient
-	if a.http == nil {
-		a.http = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
 	var lopts []ratelimit.Option
 	if o.limiterClock != nil {
 		lopts = append(lopts, ratelimit.WithClock(o.limiterClock))
@@ -157,6 +153,9 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 		return nil, err
 	}
 	if err := a.setRules(DefaultRateLimits()); err != nil {
+		return nil, err
+	}
+	if a.rest, err = a.newHTTPClient(); err != nil {
 		return nil, err
 	}
 	a.offset = operators.NewClockOffset(o.localClock)
@@ -217,9 +216,7 @@ func (a *Adapter) Info() venues.Info {
 func (a *Adapter) Close() error {
 	a.closeOnce.Do(func() {
 		close(a.closed)
-		if a.cfg.HTTPClient == nil {
-			a.http.CloseIdleConnections()
-		}
+		a.rest.Close()
 	})
 	return nil
 }

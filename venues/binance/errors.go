@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/transport/httpc"
 )
 
 // Sentinel errors that [*APIError] and local validation errors unwrap to,
@@ -65,6 +66,7 @@ type APIError struct {
 	Endpoint   string // e.g. "GET /api/v3/klines"
 	Params     string // the request's query, for context (never signed params)
 	RetryAfter time.Duration
+	http       *httpc.HTTPError
 }
 
 func (e *APIError) Error() string {
@@ -111,8 +113,18 @@ func (e *APIError) hint() string {
 	return ""
 }
 
-// Unwrap returns the sentinel matching the code or status, if any.
-func (e *APIError) Unwrap() error { return classify(e.Status, e.Code) }
+// Unwrap returns the sentinel matching the code or status, if any, and the
+// transport's *httpc.HTTPError.
+func (e *APIError) Unwrap() []error {
+	var out []error
+	if s := classify(e.Status, e.Code); s != nil {
+		out = append(out, s)
+	}
+	if e.http != nil {
+		out = append(out, e.http)
+	}
+	return out
+}
 
 // Temporary reports whether retrying later may succeed.
 func (e *APIError) Temporary() bool {
@@ -152,25 +164,6 @@ func classify(status, code int) error {
 		return ErrInvalidParameter
 	}
 	return nil
-}
-
-// decodeAPIError builds an *APIError from an HTTP error response. It
-// returns nil when the status is a success.
-func decodeAPIError(status int, body []byte, endpoint, params string) *APIError {
-	if status >= 200 && status < 300 {
-		return nil
-	}
-	e := &APIError{Status: status, Endpoint: endpoint, Params: params}
-	if code, msg, ok := parseErrorBody(body); ok {
-		e.Code, e.Msg = code, msg
-	} else if len(body) > 0 {
-		m := string(body)
-		if len(m) > 200 {
-			m = m[:200] + "…"
-		}
-		e.Msg = strings.TrimSpace(m)
-	}
-	return e
 }
 
 // IntervalError reports a candle span Binance does not serve. It unwraps to

@@ -2,6 +2,7 @@ package binance
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -200,7 +201,7 @@ func genTrades(first int64, startMs int64, n int) []aggTrade {
 func openFake(t testing.TB, srv *httptest.Server, conc int, opts ...Option) *Adapter {
 	t.Helper()
 	opts = append([]Option{WithRetries(4, time.Millisecond)}, opts...)
-	a, err := Open(t.Context(), venues.Config{RESTURL: srv.URL, WSURL: "ws" + strings.TrimPrefix(srv.URL, "http"), Concurrency: conc}, opts...)
+	a, err := Open(t.Context(), venues.Config{RESTURL: srv.URL, WSURL: "ws" + strings.TrimPrefix(srv.URL, "http"), Concurrency: conc, Logger: slog.New(slog.DiscardHandler)}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,15 +2,14 @@ package binance
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/pype-go/pype/transport/httpc"
 	"github.com/pype-go/pype/transport/ratelimit"
 )
 
@@ -95,26 +94,46 @@ func (a *Adapter) setRules(rules []ratelimit.Rule) error {
 	return nil
 }
 
-// observeUsage feeds Binance's usage headers back to the limiter:
-// X-MBX-USED-WEIGHT-1M → REQUEST_WEIGHT_1M (Go canonicalises the header
-// to X-Mbx-Used-Weight-1m).
-func (a *Adapter) observeUsage(h http.Header, at time.Time) {
-	const prefix = "X-Mbx-Used-Weight-"
+// newHTTPClient builds the adapter's transport/httpc client: one
+// connection pool, the adapter's limiter (paused on 429/418, corrected by
+// X-MBX-USED-WEIGHT-*), retries with backoff and Binance's error bodies.
+func (a *Adapter) newHTTPClient() (*httpc.Client, error) {
+	opts := []httpc.Option{
+		httpc.WithName(Name),
+		httpc.WithLimiter(a.limiter),
+		httpc.WithUsage(usageHeaders),
+		httpc.WithErrorDecoder(func(status int, body []byte) (string, string) {
+			if code, msg, ok := parseErrorBody(body); ok {
+				return strconv.Itoa(code), msg
+			}
+			return "", ""
+		}),
+		httpc.WithRetry(httpc.RetryPolicy{MaxAttempts: a.opt.retries, BaseDelay: a.opt.retryBase}),
+		httpc.WithLogger(a.log),
+		httpc.WithRedactParams("signature"),
+	}
+	if a.cfg.HTTPClient != nil {
+		opts = append(opts, httpc.WithHTTPClient(a.cfg.HTTPClient))
+	}
+	if a.cfg.UserAgent != "" {
+		opts = append(opts, httpc.WithUserAgent(a.cfg.UserAgent))
+	}
+	return httpc.New(a.restURL, opts...)
+}
+
+// usageHeaders feeds Binance's usage headers back to the limiter:
+// X-MBX-USED-WEIGHT-1M → REQUEST_WEIGHT_1M (any interval suffix).
+func usageHeaders(h http.Header, observe func(rule string, used int)) {
+	const prefix = "X-Mbx-Used-Weight-" // canonical form of X-MBX-USED-WEIGHT-
 	for k, v := range h {
 		if len(v) == 0 || len(k) <= len(prefix) || !strings.EqualFold(k[:len(prefix)], prefix) {
 			continue
 		}
-		n, err := strconv.Atoi(strings.TrimSpace(v[0]))
-		if err != nil {
-			continue
+		if n, err := strconv.Atoi(strings.TrimSpace(v[0])); err == nil {
+			observe(limitRequestWeight+"_"+strings.ToUpper(k[len(prefix):]), n)
 		}
-		a.limiter.Observe(limitRequestWeight+"_"+strings.ToUpper(k[len(prefix):]), n, at)
 	}
 }
-
-// maxBody bounds a REST response (a 5000-level depth is ~300 kB, the full
-// exchangeInfo ~20 MB).
-const maxBody = 64 << 20
 
 // get performs a GET with rate limiting, retries and error decoding.
 func (a *Adapter) get(ctx context.Context, ep endpoint, q url.Values) ([]byte, error) {
@@ -122,98 +141,24 @@ func (a *Adapter) get(ctx context.Context, ep endpoint, q url.Values) ([]byte, e
 }
 
 // getWeighted is get with an explicit weight (depth weighs by limit).
+// Venue errors come back as *APIError (errors.Is the sentinels, errors.As
+// also finds the *httpc.HTTPError).
 func (a *Adapter) getWeighted(ctx context.Context, ep endpoint, q url.Values, weight int) ([]byte, error) {
-	u := a.restURL + ep.Path
-	query := q.Encode()
-	if query != "" {
-		u += "?" + query
+	resp, err := a.rest.Get(ctx, ep.Path, q, a.costs.Load().cost(weight))
+	if err == nil {
+		return resp.Body, nil
 	}
-	cost := a.costs.Load().cost(weight)
-	attempts := max(a.opt.retries, 1)
-	var lastErr error
-	for attempt := 1; attempt <= attempts; attempt++ {
-		if attempt > 1 {
-			d := min(a.opt.retryBase<<(attempt-2), 30*time.Second)
-			d = time.Duration(rand.Int64N(int64(d) + 1)) // full jitter
-			t := time.NewTimer(d)
-			select {
-			case <-ctx.Done():
-				t.Stop()
-				return nil, fmt.Errorf("binance: %s: %w (last error: %v)", ep, ctx.Err(), lastErr)
-			case <-t.C:
+	var he *httpc.HTTPError
+	if errors.As(err, &he) {
+		code, _ := strconv.Atoi(he.VenueCode)
+		e := &APIError{Status: he.Status, Code: code, Msg: he.VenueMsg, Endpoint: ep.String(), Params: q.Encode(), RetryAfter: he.RetryAfter, http: he}
+		if e.Msg == "" && code == 0 {
+			e.Msg = strings.TrimSpace(he.Body)
+			if len(e.Msg) > 200 {
+				e.Msg = e.Msg[:200] + "…"
 			}
 		}
-		if err := a.limiter.Wait(ctx, cost); err != nil {
-			return nil, fmt.Errorf("binance: %s: %w", ep, err)
-		}
-		body, retry, err := a.once(ctx, ep, u, query)
-		if err == nil {
-			return body, nil
-		}
-		if !retry || ctx.Err() != nil {
-			return nil, err
-		}
-		lastErr = err
+		return nil, e
 	}
-	return nil, lastErr
-}
-
-func (a *Adapter) once(ctx context.Context, ep endpoint, u, query string) (body []byte, retry bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, ep.Method, u, nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("binance: %s: %w", ep, err)
-	}
-	if a.cfg.UserAgent != "" {
-		req.Header.Set("User-Agent", a.cfg.UserAgent)
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return nil, true, fmt.Errorf("binance: %s: %w", ep, err)
-	}
-	defer resp.Body.Close()
-	body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	now := time.Now()
-	a.observeUsage(resp.Header, now)
-	if err != nil {
-		return nil, true, fmt.Errorf("binance: %s: read body: %w", ep, err)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return body, false, nil
-	}
-	apiErr := decodeAPIError(resp.StatusCode, body, ep.String(), query)
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusTeapot:
-		ra, ok := retryAfter(resp.Header.Get("Retry-After"), now)
-		if !ok {
-			// No Retry-After: Binance's weight window resets each minute.
-			ra = now.Truncate(time.Minute).Add(time.Minute).Sub(now)
-		}
-		apiErr.RetryAfter = max(ra, 0)
-		a.limiter.PauseUntil(now.Add(apiErr.RetryAfter))
-		if resp.StatusCode == http.StatusTeapot {
-			a.log.Error("binance: IP banned (HTTP 418)", "retry_after", apiErr.RetryAfter, "msg", apiErr.Msg)
-			return nil, false, apiErr
-		}
-		a.log.Warn("binance: rate limited (HTTP 429); pausing all requests", "retry_after", apiErr.RetryAfter)
-		return nil, true, apiErr
-	case resp.StatusCode >= 500:
-		return nil, true, apiErr
-	}
-	return nil, false, apiErr
-}
-
-// retryAfter reads Retry-After as seconds or an HTTP date; ok is false
-// when the header is absent or unreadable.
-func retryAfter(v string, now time.Time) (d time.Duration, ok bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil && s >= 0 {
-		return time.Duration(s * float64(time.Second)), true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return t.Sub(now), true
-	}
-	return 0, false
+	return nil, fmt.Errorf("binance: %s: %w", ep, err)
 }

@@ -45,7 +45,7 @@ func sameTrades(t *testing.T, got, want []domain.Trade) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.ID != w.ID || g.Time != w.Time || g.Price.String() != w.Price.String() || g.Amount.String() != w.Amount.String() || g.Side != w.Side {
+		if g.ID != w.ID || g.Time != w.Time || g.Price.Cmp(w.Price) != 0 || g.Amount.Cmp(w.Amount) != 0 || g.Side != w.Side {
 			t.Fatalf("trade %d = %+v, want %+v", i, g, w)
 		}
 	}
