@@ -177,7 +177,7 @@ func sameMsAtPageSeams(trades []domain.Trade) int {
 
 func TestSimTradesBackfillMultiDay(t *testing.T) {
 	s := startSim(t)
-	r := domain.Range{Start: domain.Nanos(simNow.Add(-50 * time.Hour)) + 123_456_789, End: domain.Nanos(simNow.Add(-2 * time.Hour))}
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-50*time.Hour)) + 123_456_789, End: domain.Nanos(simNow.Add(-2 * time.Hour))}
 	want := tradesTruth(t, s, r)
 	if n := sameMsAtPageSeams(want); n == 0 {
 		t.Fatal("the data has no same-millisecond burst at a page seam; the test proves less than it should")
