@@ -54,7 +54,41 @@ func (sr *Series) UpdateID(s int64) int64 {
 	return sr.bookBase + 4*rel + int64(hash3(sr.key, s, 0x7570)%4)
 }
 
-// top returns the best bid and ask of step s.
+// levelAt returns the one tick of block k (gap ticks wide) that can hold a
+// level; levels are fixed in price, jittered within their block.
+func (sr *Series) levelAt(k int64) int64 {
+	g := sr.in.gap
+	if g == 1 {
+		return k
+	}
+	return k*g + int64(hash3(sr.key^0x6c766c, k, 0)%uint64(g))
+}
+
+// exists reports whether tick p can hold a level.
+func (sr *Series) exists(p int64) bool {
+	return sr.in.gap == 1 || sr.levelAt(domain.FloorDiv(p, sr.in.gap)) == p
+}
+
+// levelAtOrBelow returns the highest level tick ≤ p.
+func (sr *Series) levelAtOrBelow(p int64) int64 {
+	k := domain.FloorDiv(p, sr.in.gap)
+	if l := sr.levelAt(k); l <= p {
+		return l
+	}
+	return sr.levelAt(k - 1)
+}
+
+// levelAtOrAbove returns the lowest level tick ≥ p.
+func (sr *Series) levelAtOrAbove(p int64) int64 {
+	k := domain.FloorDiv(p, sr.in.gap)
+	if l := sr.levelAt(k); l >= p {
+		return l
+	}
+	return sr.levelAt(k + 1)
+}
+
+// top returns the best bid and ask of step s: the nearest levels around
+// the last trade price.
 func (sr *Series) top(s int64) (bid, ask int64) {
 	last, sell := sr.LastPriceAt(s * BookStepMs)
 	spread := int64(1)
@@ -69,13 +103,19 @@ func (sr *Series) top(s int64) (bid, ask int64) {
 	if bid < 1 {
 		bid, ask = 1, 1+spread
 	}
+	bid = sr.levelAtOrBelow(bid)
+	if bid < 1 {
+		bid = sr.levelAtOrAbove(1)
+	}
+	ask = sr.levelAtOrAbove(max(ask, bid+1))
 	return bid, ask
 }
 
 // levelQty is the quantity of level p during step s.
 func (sr *Series) levelQty(p, s int64) int64 {
 	P := int64(sr.in.period)
-	phase := (((p % P) + P) % P) * (bookMul % P) % P
+	kb := domain.FloorDiv(p, sr.in.gap)
+	phase := (((kb % P) + P) % P) * (bookMul % P) % P
 	k := domain.FloorDiv(s+phase, P)
 	h := hash3(sr.key^0x626f6f6b, p, k)
 	u1 := unit(h)
@@ -87,31 +127,41 @@ func (sr *Series) levelQty(p, s int64) int64 {
 	return int64(q)
 }
 
-// hitResidue returns r such that the levels p ≡ r (mod period) change
-// quantity at step s.
+// hitResidue returns r such that the levels of blocks k ≡ r (mod period)
+// change quantity at step s.
 func (sr *Series) hitResidue(s int64) int64 {
 	P := int64(sr.in.period)
 	return ((((-s) % P) + P) % P) * sr.in.periodInv % P
 }
 
 // Book returns the book of step s with at most depth levels per side
-// (depth ≤ 0 or beyond BookDepth: all levels).
+// (depth ≤ 0: all levels; a side holds about BookDepth levels).
 func (sr *Series) Book(s int64, depth int) BookState {
-	if depth <= 0 || depth > sr.in.depth {
-		depth = sr.in.depth
+	if depth <= 0 {
+		depth = int(sr.in.window) + 1
 	}
-	bid, ask := sr.top(s)
 	st := BookState{Step: s, Time: s * BookStepMs, UpdateID: sr.UpdateID(s),
-		Bids: make([]BookLevel, 0, depth), Asks: make([]BookLevel, 0, depth)}
-	for i := 0; i < depth; i++ {
-		p := bid - int64(i)
-		if p < 1 {
+		Bids: make([]BookLevel, 0, min(depth, sr.in.depth+64)), Asks: make([]BookLevel, 0, min(depth, sr.in.depth+64))}
+	bw, aw := sr.windows(s)
+	g := sr.in.gap
+	for k := domain.FloorDiv(bw.hi, g); len(st.Bids) < depth; k-- {
+		p := sr.levelAt(k)
+		if p > bw.hi {
+			continue
+		}
+		if p < bw.lo {
 			break
 		}
 		st.Bids = append(st.Bids, BookLevel{p, sr.levelQty(p, s)})
 	}
-	for i := 0; i < depth; i++ {
-		p := ask + int64(i)
+	for k := domain.FloorDiv(aw.lo, g); len(st.Asks) < depth; k++ {
+		p := sr.levelAt(k)
+		if p < aw.lo {
+			continue
+		}
+		if p > aw.hi {
+			break
+		}
 		st.Asks = append(st.Asks, BookLevel{p, sr.levelQty(p, s)})
 	}
 	return st
@@ -124,7 +174,7 @@ func (w window) has(p int64) bool { return p >= w.lo && p <= w.hi }
 
 func (sr *Series) windows(s int64) (bids, asks window) {
 	bid, ask := sr.top(s)
-	d := int64(sr.in.depth)
+	d := sr.in.window
 	lo := bid - d + 1
 	if lo < 1 {
 		lo = 1
@@ -165,7 +215,11 @@ func (sr *Series) DiffRange(from, to int64, d *BookDiff) {
 func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, desc bool) []BookLevel {
 	lo, hi := min(old.lo, nw.lo), max(old.hi, nw.hi)
 	P := int64(sr.in.period)
+	g := sr.in.gap
 	emit := func(p int64) {
+		if !sr.exists(p) {
+			return
+		}
 		inOld, inNew := old.has(p), nw.has(p)
 		switch {
 		case inOld && !inNew:
@@ -186,7 +240,7 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 	}
 	// Overlap (if any) and the non-overlapping zones.
 	olo, ohi := max(old.lo, nw.lo), min(old.hi, nw.hi)
-	if olo > ohi || hi-lo > 4*int64(sr.in.depth) {
+	if olo > ohi || hi-lo > 4*sr.in.window {
 		// Disjoint windows: emit both ranges wholesale.
 		first, second := old, nw
 		if (desc && nw.hi > old.hi) || (!desc && nw.lo < old.lo) {
@@ -210,10 +264,13 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 			emit(p)
 		}
 		if r >= 0 {
-			// Largest p ≤ ohi with p ≡ r.
-			p := ohi - ((((ohi - r) % P) + P) % P)
-			for ; p >= olo; p -= P {
-				out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+			// Blocks k ≡ r, from the highest block touching the overlap down.
+			kh := domain.FloorDiv(ohi, g)
+			k := kh - ((((kh - r) % P) + P) % P)
+			for ; k*g+g-1 >= olo; k -= P {
+				if p := sr.levelAt(k); p >= olo && p <= ohi {
+					out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+				}
 			}
 		} else {
 			for p := ohi; p >= olo; p-- {
@@ -229,9 +286,12 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 		emit(p)
 	}
 	if r >= 0 {
-		p := olo + ((((r - olo) % P) + P) % P)
-		for ; p <= ohi; p += P {
-			out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+		kl := domain.FloorDiv(olo, g)
+		k := kl + ((((r - kl) % P) + P) % P)
+		for ; k*g <= ohi; k += P {
+			if p := sr.levelAt(k); p >= olo && p <= ohi {
+				out = append(out, BookLevel{p, sr.levelQty(p, s1)})
+			}
 		}
 	} else {
 		for p := olo; p <= ohi; p++ {

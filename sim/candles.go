@@ -57,13 +57,15 @@ func (c *Candle) add(hd *hourData, i int) {
 }
 
 // Merge appends the later candle o into c (keeping c's open time).
-func (c *Candle) Merge(o Candle) {
+func (c *Candle) Merge(o Candle) { c.mergeFrom(&o) }
+
+func (c *Candle) mergeFrom(o *Candle) {
 	if o.Trades == 0 {
 		return
 	}
 	if c.Trades == 0 {
 		ot := c.OpenTime
-		*c = o
+		*c = *o
 		c.OpenTime = ot
 		return
 	}
@@ -114,7 +116,7 @@ func (sr *Series) Aggregate(fromMs, toMs, cutoffMs int64) Candle {
 			continue
 		}
 		if cur == hs && he <= toMs {
-			c.Merge(sr.hourAggsOf(h).hour)
+			c.mergeFrom(&sr.hourAggsOf(h).hour)
 			cur = he
 			continue
 		}
@@ -122,7 +124,7 @@ func (sr *Series) Aggregate(fromMs, toMs, cutoffMs int64) Candle {
 		if cur == ms && ms+msPerMinute <= toMs {
 			ha := sr.hourAggsOf(h)
 			for cur+msPerMinute <= toMs && cur < he {
-				c.Merge(ha.minutes[(cur-hs)/msPerMinute])
+				c.mergeFrom(&ha.minutes[(cur-hs)/msPerMinute])
 				cur += msPerMinute
 			}
 			continue
@@ -139,6 +141,67 @@ func (sr *Series) Aggregate(fromMs, toMs, cutoffMs int64) Candle {
 		cur = end
 	}
 	c.OpenTime = 0
+	return c
+}
+
+// barBuilder builds bars of one span, reusing the last hour's aggregates.
+type barBuilder struct {
+	sr    *Series
+	span  domain.Span
+	mins  int64 // span in minutes when it divides an hour, else 0
+	hours int64 // span in hours when whole hours (fixed spans), else 0
+	h     int64
+	ha    *hourAggs
+	valid bool
+}
+
+func newBarBuilder(sr *Series, span domain.Span) *barBuilder {
+	b := &barBuilder{sr: sr, span: span}
+	if span > 0 {
+		ms := int64(span) / msNs
+		switch {
+		case ms%msPerHour == 0:
+			b.hours = ms / msPerHour
+		case ms%msPerMinute == 0 && msPerHour%ms == 0:
+			b.mins = ms / msPerMinute
+		}
+	} else if span.IsMonthly() {
+		b.hours = -1
+	}
+	return b
+}
+
+func (b *barBuilder) hourAggs(h int64) *hourAggs {
+	if !b.valid || h != b.h {
+		b.h, b.valid = h, true
+		b.ha = b.sr.hourAggsOf(h)
+	}
+	return b.ha
+}
+
+// bar returns the candle of the bar [o, next) cut at cutoffMs.
+func (b *barBuilder) bar(o, next, cutoffMs int64) Candle {
+	if next-1 > cutoffMs || o < b.sr.m.startMs || (b.mins == 0 && b.hours == 0) {
+		return b.sr.Aggregate(o, next, cutoffMs)
+	}
+	var c Candle
+	if b.hours != 0 {
+		for h := o / msPerHour; h < next/msPerHour; h++ {
+			if ha := b.hourAggs(h); ha != nil {
+				c.mergeFrom(&ha.hour)
+			}
+		}
+		return c
+	}
+	h := o / msPerHour
+	ha := b.hourAggs(h)
+	if ha == nil {
+		return c
+	}
+	hs := h * msPerHour
+	for m := (o - hs) / msPerMinute; m < (next-hs)/msPerMinute; m++ {
+		c.mergeFrom(&ha.minutes[m])
+	}
 	return c
 }
 
@@ -165,6 +228,7 @@ func (sr *Series) Candles(span domain.Span, fromMs, toMs, cutoffMs int64, limit 
 	nsOf := func(ms int64) int64 { return ms * msNs }
 	msOf := func(ns int64) int64 { return ns / msNs }
 	startBar := msOf(span.Floor(nsOf(sr.m.startMs)))
+	bb := newBarBuilder(sr, span)
 	if latest {
 		if toMs < fromMs {
 			return out
@@ -172,7 +236,7 @@ func (sr *Series) Candles(span domain.Span, fromMs, toMs, cutoffMs int64, limit 
 		o := msOf(span.Floor(nsOf(toMs)))
 		for o >= fromMs && o >= startBar && len(out) < limit {
 			next := msOf(span.Next(nsOf(o)))
-			c := sr.Aggregate(o, next, cutoffMs)
+			c := bb.bar(o, next, cutoffMs)
 			if c.Trades > 0 {
 				c.OpenTime = o
 				out = append(out, c)
@@ -193,7 +257,7 @@ func (sr *Series) Candles(span domain.Span, fromMs, toMs, cutoffMs int64, limit 
 	}
 	for o <= toMs && len(out) < limit {
 		next := msOf(span.Next(nsOf(o)))
-		c := sr.Aggregate(o, next, cutoffMs)
+		c := bb.bar(o, next, cutoffMs)
 		if c.Trades > 0 {
 			c.OpenTime = o
 			out = append(out, c)

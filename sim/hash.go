@@ -54,8 +54,26 @@ func (r *rng) intn(n int) int {
 	return int((uint64(uint32(r.next())) * uint64(n)) >> 32)
 }
 
-// exp returns an Exp(1) variate.
-func (r *rng) exp() float64 { return -math.Log(1 - r.float()) }
+// expTable[i] = -ln(1 - i/expN): the Exp(1) quantile function sampled for
+// table-driven variates.
+const expN = 4096
+
+var expTable = func() (t [expN + 1]float64) {
+	for i := 0; i < expN; i++ {
+		t[i] = -math.Log(1 - float64(i)/expN)
+	}
+	t[expN] = t[expN-1] + (t[expN-1] - t[expN-2]) + 2 // a bounded tail
+	return t
+}()
+
+// exp returns an Exp(1) variate (inverse CDF by table with linear
+// interpolation: cheap and deterministic; the far tail is bounded).
+func (r *rng) exp() float64 {
+	u := r.next()
+	i := u >> 52                          // 12 bits
+	f := float64(u&(1<<52-1)) / (1 << 52) // position within the cell
+	return expTable[i] + f*(expTable[i+1]-expTable[i])
+}
 
 // gauss returns an approximately standard normal variate (Irwin–Hall with
 // four uniforms, rescaled): cheap and bounded, which suits a price walk.

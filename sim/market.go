@@ -207,8 +207,10 @@ type block struct {
 	anchors      [hoursPerBlk + 1]int64
 	nAgg         [hoursPerBlk]int32
 	nExtra       [hoursPerBlk]int32
-	prefixAgg    int64 // aggregate trades before the block
-	prefixTrades int64 // trades before the block
+	prefixAgg    int64              // aggregate trades before the block
+	prefixTrades int64              // trades before the block
+	hourAgg      [hoursPerBlk]int64 // aggregate trades before hour j, from the block start
+	hourTrades   [hoursPerBlk]int64 // trades before hour j, from the block start
 	aggs         [hoursPerBlk]atomic.Pointer[hourAggs]
 }
 
@@ -344,6 +346,10 @@ func (sr *Series) buildBlock(b int64, prev *block) *block {
 		bl.nAgg[j] = int32(n)
 		bl.nExtra[j] = int32(n * 0.3 * unit(hash3(sr.key, h, 0x657874)))
 	}
+	for j := 1; j < hoursPerBlk; j++ {
+		bl.hourAgg[j] = bl.hourAgg[j-1] + int64(bl.nAgg[j-1])
+		bl.hourTrades[j] = bl.hourTrades[j-1] + int64(bl.nAgg[j-1]) + int64(bl.nExtra[j-1])
+	}
 	return bl
 }
 
@@ -368,12 +374,8 @@ func (sr *Series) header(h int64) (hdr, bool) {
 	bl := sr.blockAt(b)
 	x := hdr{h: h, bl: bl, j: j, nAgg: int64(bl.nAgg[j]), nExtra: int64(bl.nExtra[j]),
 		startTicks: bl.anchors[j], endTicks: bl.anchors[j+1]}
-	x.firstAgg = sr.aggBase + bl.prefixAgg
-	x.firstTrade = sr.tradeBase + bl.prefixTrades
-	for i := 0; i < j; i++ {
-		x.firstAgg += int64(bl.nAgg[i])
-		x.firstTrade += int64(bl.nAgg[i]) + int64(bl.nExtra[i])
-	}
+	x.firstAgg = sr.aggBase + bl.prefixAgg + bl.hourAgg[j]
+	x.firstTrade = sr.tradeBase + bl.prefixTrades + bl.hourTrades[j]
 	return x, true
 }
 

@@ -44,6 +44,9 @@ func (u U128) appendDigits(dst []byte) []byte {
 // otherwise). decimals < 0 prints the shortest exact form ("42315.01",
 // "5", "0.1").
 func AppendFixed(dst []byte, v int64, scale, decimals int) []byte {
+	if v >= 0 && decimals >= scale && decimals <= 18 {
+		return appendUintFixed(dst, uint64(v), scale, decimals)
+	}
 	if v < 0 {
 		dst = append(dst, '-')
 		var buf [24]byte
@@ -55,13 +58,37 @@ func AppendFixed(dst []byte, v int64, scale, decimals int) []byte {
 
 // AppendFixed128 is [AppendFixed] for a non-negative 128-bit value.
 func AppendFixed128(dst []byte, v U128, scale, decimals int) []byte {
+	if v.Hi == 0 && decimals >= scale && decimals <= 18 {
+		return appendUintFixed(dst, v.Lo, scale, decimals)
+	}
 	var buf [48]byte
 	return appendFixedDigits(dst, v.appendDigits(buf[:0]), scale, decimals)
 }
 
+const zeros = "000000000000000000000000000000000000000000"
+
 func appendFixedDigits(dst, digits []byte, scale, decimals int) []byte {
-	// Integer part: digits[:len-scale] (or "0").
 	n := len(digits)
+	if decimals >= scale && decimals-scale < len(zeros) && scale < len(zeros) {
+		// Fast path: integer part, point, the fraction, zero padding.
+		if n > scale {
+			dst = append(dst, digits[:n-scale]...)
+		} else {
+			dst = append(dst, '0')
+		}
+		if decimals == 0 {
+			return dst
+		}
+		dst = append(dst, '.')
+		if n >= scale {
+			dst = append(dst, digits[n-scale:]...)
+		} else {
+			dst = append(dst, zeros[:scale-n]...)
+			dst = append(dst, digits...)
+		}
+		return append(dst, zeros[:decimals-scale]...)
+	}
+	// Integer part: digits[:len-scale] (or "0").
 	if n <= scale {
 		dst = append(dst, '0')
 	} else {
@@ -136,4 +163,29 @@ func appendFracN(dst, digits []byte, scale, decimals int) []byte {
 		}
 	}
 	return dst
+}
+
+// appendUintFixed is the fast path of AppendFixed (decimals ≥ scale): it
+// formats v in place and inserts the point.
+func appendUintFixed(dst []byte, v uint64, scale, decimals int) []byte {
+	start := len(dst)
+	dst = strconv.AppendUint(dst, v, 10)
+	n := len(dst) - start
+	if n <= scale {
+		// Left-pad with zeros so there is one integer digit.
+		pad := scale - n + 1
+		dst = append(dst, zeros[:pad]...)
+		copy(dst[start+pad:], dst[start:start+n])
+		for i := start; i < start+pad; i++ {
+			dst[i] = '0'
+		}
+	}
+	if decimals == 0 {
+		return dst
+	}
+	dst = append(dst, '.')
+	end := len(dst)
+	copy(dst[end-scale:], dst[end-scale-1:end-1])
+	dst[end-scale-1] = '.'
+	return append(dst, zeros[:decimals-scale]...)
 }

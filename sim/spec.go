@@ -47,6 +47,8 @@ type symInfo struct {
 	depth               int
 	period              int
 	periodInv           int64 // modular inverse of bookMul mod period
+	window              int64 // ticks spanned by one book side
+	gap                 int64 // one level per block of gap ticks (1: every tick)
 }
 
 const bookMul = 7919 // phase multiplier of book levels (prime)
@@ -111,6 +113,11 @@ func compileSpec(s SymbolSpec) (*symInfo, error) {
 		in.period-- // keep gcd(bookMul, period) = 1
 	}
 	in.periodInv = modInverse(bookMul%int64(in.period), int64(in.period))
+	// Book levels: dense on the tick grid for coarse grids; for fine grids
+	// (BTC at 0.01) a sparse subset of ticks so one side spans about 2 % of
+	// the price and the book does not churn on every trade.
+	in.gap = max(1, int64(0.02*float64(in.startTicks))/int64(in.depth))
+	in.window = in.gap * int64(in.depth)
 	return in, nil
 }
 

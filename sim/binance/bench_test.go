@@ -1,0 +1,138 @@
+package binance_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pype-go/pype/sim"
+	"github.com/pype-go/pype/sim/binance"
+	"github.com/pype-go/pype/sim/simtest"
+)
+
+// benchHandler returns the bare Binance handler (no network) over a frozen
+// 30-day market, to measure the simulator's own cost per request.
+func benchHandler(b *testing.B) (http.Handler, *sim.Market) {
+	benchOnce.Do(func() { benchH, benchM = newBenchHandler(b) })
+	return benchH, benchM
+}
+
+var (
+	benchOnce sync.Once
+	benchH    http.Handler
+	benchM    *sim.Market
+)
+
+func newBenchHandler(b *testing.B) (http.Handler, *sim.Market) {
+	env, err := sim.NewEnv(context.Background(), binance.New(), sim.Config{Seed: 1, Now: fixedNow, Frozen: true,
+		Limits: sim.LimiterConfig{Disabled: true}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := binance.New().Handler(env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return h, env.Market
+}
+
+func serveBench(b *testing.B, h http.Handler, urls []string) {
+	// Warm the caches (per-minute aggregates) once, as a backfill would
+	// after its first pass.
+	for _, u := range urls {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", u, nil))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", urls[i%len(urls)], nil))
+		if rec.Code != 200 {
+			b.Fatalf("%d %s", rec.Code, rec.Body.String())
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkKlines1000 serves /klines?interval=1m&limit=1000 pages across 30
+// days (target ≥ 5,000 req/s on one core: run with -cpu 1).
+func BenchmarkKlines1000(b *testing.B) {
+	h, m := benchHandler(b)
+	var urls []string
+	for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
+		urls = append(urls, fmt.Sprintf("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", t))
+	}
+	serveBench(b, h, urls)
+}
+
+// BenchmarkAggTrades1000 serves /aggTrades?fromId=…&limit=1000 pages.
+func BenchmarkAggTrades1000(b *testing.B) {
+	h, m := benchHandler(b)
+	sr := m.AllSeries()[0]
+	var urls []string
+	first := sr.FirstAggID()
+	for i := int64(0); i < 2000; i++ {
+		urls = append(urls, fmt.Sprintf("/api/v3/aggTrades?symbol=BTCUSDT&limit=1000&fromId=%d", first+i*1000))
+	}
+	serveBench(b, h, urls)
+}
+
+// BenchmarkKlines1000HTTP is BenchmarkKlines1000 over loopback HTTP with a
+// keep-alive client (client cost included).
+func BenchmarkKlines1000HTTP(b *testing.B) {
+	s := simtest.Start(b, simtest.Venues("binance"), simtest.Now(fixedNow), simtest.Frozen(), simtest.History(30*24*time.Hour),
+		simtest.Configure(func(c *sim.Config) { c.Limits.Disabled = true }))
+	m := s.Market("binance")
+	var urls []string
+	for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
+		urls = append(urls, fmt.Sprintf("%s/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", s.REST("binance"), t))
+	}
+	client := &http.Client{}
+	fetch := func(u string) {
+		resp, err := client.Get(u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	for _, u := range urls {
+		fetch(u)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		fetch(urls[i%len(urls)])
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkDepthDiffStream reads the diff-depth stream of one connection
+// with the virtual clock running 100,000× (target ≥ 200,000 msg/s).
+func BenchmarkDepthDiffStream(b *testing.B) {
+	s := simtest.Start(b, simtest.Venues("binance"), simtest.Speed(100000), simtest.History(time.Hour),
+		simtest.Configure(func(c *sim.Config) { c.Options = map[string]string{"binance.streamTick": "1ms"} }))
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, s.WS("binance")+"/ws/btcusdt@depth@100ms", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 24)
+	b.ResetTimer()
+	var bytes int64
+	for i := 0; i < b.N; i++ {
+		_, p, err := c.Read(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += int64(len(p))
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+	b.ReportMetric(float64(bytes)/float64(b.N), "B/msg")
+}
