@@ -73,7 +73,7 @@ func TestFromFloatMatchesDomain(t *testing.T) {
 			rt.Fatalf("fromFloat(%v) = %s, %v; domain %s, %v", f, got, err1, want, err2)
 		}
 	})
-	for _, f := range []float64{0, -0.0, 1e-19, 1e-20, 5e-324, 1e18, 9.2e18, 1e19, math.MaxFloat64, 123456789012345.6} {
+	for _, f := range []float64{0, math.Copysign(0, -1), 1e-19, 1e-20, 5e-324, 1e18, 9.2e18, 1e19, math.MaxFloat64, 123456789012345.6} {
 		got, err1 := fromFloat(f)
 		want, err2 := domain.FromFloat64(f)
 		if (err1 == nil) != (err2 == nil) || (err1 == nil && got.Cmp(want) != 0) {
