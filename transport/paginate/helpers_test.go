@@ -155,3 +155,14 @@ type venueError struct{ Code string }
 func (e *venueError) Error() string { return "venue error " + e.Code }
 
 var errSentinel = errors.New("sentinel")
+
+// seqOf streams a slice as a paginator would.
+func seqOf[T any](items []T) iter.Seq2[T, error] {
+	return func(yield func(T, error) bool) {
+		for _, it := range items {
+			if !yield(it, nil) {
+				return
+			}
+		}
+	}
+}

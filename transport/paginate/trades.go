@@ -109,13 +109,20 @@ func drainTrades[C comparable](ctx context.Context, w domain.Range, first C, fet
 		}
 		prev, cur = cur, prev
 		clear(cur)
+		end := page.Done || beyond
+		if end {
+			p.Position = w.End // drained: the whole window is done
+			if desc {
+				p.Position = w.Start
+			}
+		}
 		p.Done++
 		p.Requests = p.Done
 		walk.position = p.Position
 		if opts.Progress != nil {
 			opts.Progress(p)
 		}
-		if page.Done || beyond {
+		if end {
 			break
 		}
 		c = page.Next
