@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -395,14 +394,4 @@ func (w *WSFaults) Next(depthDiff bool) WSAction {
 		a.Close = true
 	}
 	return a
-}
-
-// sortedKeys is a small helper for stable JSON-ish output.
-func sortedKeys(m map[string]int64) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -15,11 +15,6 @@ func hash3(key uint64, a, b int64) uint64 {
 	return mix64(mix64(key^uint64(a)) ^ uint64(b)*0x9e3779b97f4a7c15)
 }
 
-// hash4 combines a key with three values.
-func hash4(key uint64, a, b, c int64) uint64 {
-	return mix64(hash3(key, a, b) ^ uint64(c)*0xc2b2ae3d27d4eb4f)
-}
-
 // hashString hashes a string (FNV-1a, then mixed).
 func hashString(s string) uint64 {
 	h := uint64(14695981039346656037)

@@ -40,6 +40,7 @@ func (Personality) RateRules() []sim.RateRule {
 // Handler returns the Binance REST + WebSocket handler.
 func (Personality) Handler(env *sim.Env) (http.Handler, error) {
 	a := &api{env: env, bySym: map[string]*sim.Series{}}
+	a.bufs.New = func() any { b := make([]byte, 0, 256<<10); return &b }
 	for _, sr := range env.Market.AllSeries() {
 		a.bySym[venueSymbol(sr.Symbol())] = sr
 		a.order = append(a.order, sr)
@@ -65,6 +66,7 @@ type api struct {
 	order       []*sim.Series
 	aggWindowMs int64
 	streamTick  time.Duration
+	bufs        sync.Pool // response buffers (a klines page of 1000 rows is ~170 KB)
 }
 
 // apiError is a Binance error body with its HTTP status.
@@ -265,10 +267,10 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, perr)
 		return
 	}
-	bp := bufPool.Get().(*[]byte)
+	bp := a.bufs.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= 4<<20 {
-			bufPool.Put(bp)
+			a.bufs.Put(bp)
 		}
 	}()
 	body, aerr := ep.serve(a, p, a.env.Market.NowMs(), (*bp)[:0])
@@ -284,8 +286,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// bufPool recycles response buffers (a klines page of 1000 rows is ~170 KB).
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256<<10); return &b }}
+
 
 func intervalText(d time.Duration) string {
 	switch {

@@ -109,7 +109,6 @@ type wsConn struct {
 	buf      []byte
 	msg      []byte
 	diff     sim.BookDiff
-	sent     int
 }
 
 func (a *api) serveWS(w http.ResponseWriter, r *http.Request) {
