@@ -286,8 +286,6 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-
-
 func intervalText(d time.Duration) string {
 	switch {
 	case d%(24*time.Hour) == 0:
