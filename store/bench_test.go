@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"os"
 	"testing"
 	"time"
 
@@ -42,6 +43,10 @@ func benchWriteTrades(b *testing.B, compression string) {
 			b.Fatal(err)
 		}
 		rows += benchRows
+		st := w.Stats()
+		if fi, err := os.Stat(st.Files[0]); err == nil {
+			b.ReportMetric(float64(fi.Size())/float64(st.Committed), "bytes/row")
+		}
 	}
 	b.ReportMetric(float64(rows)/b.Elapsed().Seconds(), "rows/s")
 }

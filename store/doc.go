@@ -114,6 +114,9 @@
 //	import pandas as pd
 //	df = pd.read_parquet("data/binance/BTC-USDT/ohlc/1h/")  # ts columns are datetime64[ns, UTC]
 //
+// DuckDB reads the timestamp columns as TIMESTAMPTZ (microsecond
+// precision); polars and pandas keep nanoseconds (Datetime("ns", "UTC")).
+//
 // Readers see the last committed state; files being written are hidden
 // behind temporary names until renamed.
 package store

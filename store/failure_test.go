@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pype-go/pype/domain"
 )
@@ -304,5 +305,37 @@ func TestAbortDropsPending(t *testing.T) {
 	assertNoTemp(t, s)
 	if _, err := os.Stat(s.PartitionPath(tradesID, day0)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("aborted writer committed a file")
+	}
+}
+
+func TestRemoveTemp(t *testing.T) {
+	s := openTest(t, Options{})
+	ctx := context.Background()
+	writeTrades(t, s, testProv, []domain.Trade{mkTrade(1)})
+	dir := s.DatasetDir(tradesID)
+	old := filepath.Join(dir, ".2024-03-01.parquet.tmp-123")
+	fresh := filepath.Join(dir, ".2024-03-01.run-456.tmp")
+	for _, f := range []string{old, fresh} {
+		if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The store clock is fixedNow (2025-01-01); age the old file beyond a day.
+	if err := os.Chtimes(old, fixedNow.Add(-48*time.Hour), fixedNow.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(fresh, fixedNow.Add(-time.Hour), fixedNow.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := s.Info(ctx, tradesID)
+	if len(info.Temp) != 2 || info.Files != 1 {
+		t.Fatalf("temp = %v, files = %d", info.Temp, info.Files)
+	}
+	removed, err := s.RemoveTemp(ctx, tradesID, 24*time.Hour)
+	if err != nil || len(removed) != 1 || removed[0] != old {
+		t.Fatalf("removed = %v, %v", removed, err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Error("fresh temp file removed")
 	}
 }

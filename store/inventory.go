@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pype-go/pype/domain"
 )
@@ -44,6 +46,9 @@ type DatasetInfo struct {
 	Gaps []domain.Range
 	// Corrupt lists the files that could not be read.
 	Corrupt []string
+	// Temp lists temporary files (commits or spills in progress, or left by
+	// a crashed writer; see [Store.RemoveTemp]).
+	Temp []string
 }
 
 // Info reads the footers of a dataset's files. A dataset with no files
@@ -81,6 +86,7 @@ func (s *Store) Info(ctx context.Context, id domain.DatasetID) (DatasetInfo, err
 		}
 		cov = cov.union(pi.Coverage)
 	}
+	info.Temp, _ = s.tempFiles(id)
 	info.Coverage = cov
 	if len(cov) > 1 {
 		info.Gaps = cov.holes(domain.Range{Start: cov[0].Start, End: cov[len(cov)-1].End})
@@ -266,4 +272,58 @@ func (s *Store) List(ctx context.Context) ([]DatasetInfo, error) {
 		out = append(out, info)
 	}
 	return out, nil
+}
+
+// isTemp reports whether a file name is one of the store's temporary files.
+func isTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp")
+}
+
+func (s *Store) tempFiles(id domain.DatasetID) ([]string, error) {
+	dir := s.DatasetDir(id)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, e := range entries {
+		if !e.IsDir() && isTemp(e.Name()) {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// RemoveTemp deletes the dataset's temporary files last modified more than
+// olderThan ago — leftovers of crashed writers. A live writer keeps its
+// spilled runs for as long as a partition is pending, so choose olderThan
+// well above the longest backfill of one partition (a day is safe). It
+// returns the files removed.
+func (s *Store) RemoveTemp(ctx context.Context, id domain.DatasetID, olderThan time.Duration) ([]string, error) {
+	if err := id.Validate(); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	files, err := s.tempFiles(id)
+	if err != nil {
+		return nil, fmt.Errorf("store: listing temporary files of %s: %w", id, err)
+	}
+	cutoff := s.opts.Now().Add(-olderThan)
+	var removed []string
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return removed, err
+		}
+		st, err := os.Stat(f)
+		if err != nil || st.ModTime().After(cutoff) {
+			continue
+		}
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, fmt.Errorf("store: removing %s: %w", f, err)
+		}
+		removed = append(removed, f)
+	}
+	return removed, nil
 }
