@@ -212,13 +212,18 @@ func (b *barBuilder) bar(o, next, cutoffMs int64) Candle {
 // Bars are aligned as [domain.Span.Floor] aligns them (weeks on Monday,
 // months on the 1st); a bar still open at cutoffMs holds the trades so far.
 func (sr *Series) Candles(span domain.Span, fromMs, toMs, cutoffMs int64, limit int, latest bool) []Candle {
+	return sr.AppendCandles(make([]Candle, 0, min(max(limit, 0), 1024)), span, fromMs, toMs, cutoffMs, limit, latest)
+}
+
+// AppendCandles is [Series.Candles] appending to dst[:0] (to reuse a slice).
+func (sr *Series) AppendCandles(dst []Candle, span domain.Span, fromMs, toMs, cutoffMs int64, limit int, latest bool) []Candle {
 	if limit <= 0 || !span.Valid() {
-		return nil
+		return dst[:0]
 	}
 	if toMs > cutoffMs {
 		toMs = cutoffMs
 	}
-	out := make([]Candle, 0, min(limit, 1024))
+	out := dst[:0]
 	if !span.IsMonthly() && int64(span)%int64(msNs) != 0 {
 		return out
 	}

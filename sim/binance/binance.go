@@ -41,6 +41,7 @@ func (Personality) RateRules() []sim.RateRule {
 func (Personality) Handler(env *sim.Env) (http.Handler, error) {
 	a := &api{env: env, bySym: map[string]*sim.Series{}}
 	a.bufs.New = func() any { b := make([]byte, 0, 256<<10); return &b }
+	a.candles.New = func() any { c := make([]sim.Candle, 0, 1000); return &c }
 	for _, sr := range env.Market.AllSeries() {
 		a.bySym[venueSymbol(sr.Symbol())] = sr
 		a.order = append(a.order, sr)
@@ -67,6 +68,7 @@ type api struct {
 	aggWindowMs int64
 	streamTick  time.Duration
 	bufs        sync.Pool // response buffers (a klines page of 1000 rows is ~170 KB)
+	candles     sync.Pool // *[]sim.Candle scratch for klines
 }
 
 // apiError is a Binance error body with its HTTP status.

@@ -68,12 +68,15 @@ func (a *api) klines(p params, now int64, b []byte) ([]byte, *apiError) {
 	if !hasEnd {
 		end = now
 	}
+	cp := a.candles.Get().(*[]sim.Candle)
+	defer a.candles.Put(cp)
 	var cs []sim.Candle
 	if hasStart {
-		cs = sr.Candles(span, start, end, now, limit, false)
+		cs = sr.AppendCandles(*cp, span, start, end, now, limit, false)
 	} else {
-		cs = sr.Candles(span, 0, end, now, limit, true)
+		cs = sr.AppendCandles(*cp, span, 0, end, now, limit, true)
 	}
+	*cp = cs
 	b = append(b, '[')
 	for i := range cs {
 		c := &cs[i]
