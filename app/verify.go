@@ -159,7 +159,8 @@ func judge(v *Verdict) {
 	count(rep.Misplaced, "rows in the wrong partition file")
 	count(rep.OffGrid, "bars not aligned to the span")
 	count(rep.MissingBars, "missing bars outside the fetched coverage (run pype backfill to fetch them)")
-	if len(rep.Uncovered) > 0 {
+	// Book datasets are snapshots in time: coverage has no meaning there.
+	if len(rep.Uncovered) > 0 && rep.ID.Type != domain.Book {
 		v.Failures = append(v.Failures, fmt.Sprintf("%d range(s) never fetched completely, first %s (run pype backfill over them)", len(rep.Uncovered), rep.Uncovered[0]))
 	}
 	if rep.VenueGapBars > 0 {

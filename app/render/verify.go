@@ -102,6 +102,9 @@ func Verify(w io.Writer, f Format, res *app.VerifyResult) error {
 			}
 		}
 		for _, u := range r.Uncovered {
+			if r.ID.Type == domain.Book {
+				break
+			}
 			if shown == 10 {
 				break
 			}
