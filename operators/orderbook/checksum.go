@@ -18,9 +18,10 @@ type ChecksumRule interface {
 	Name() string
 	// AppendPayload appends the exact text the rule hashes to dst.
 	AppendPayload(dst []byte, b *Book) []byte
-	// Checksum returns the rule's CRC32 of b's payload, as an unsigned
+	// Checksum returns the IEEE CRC32 of b's payload as an unsigned
 	// 32-bit value. Venues that publish a signed value (OKX, Bitfinex)
-	// are compared through uint32(int32(value)).
+	// are compared through uint32(int32(value)). It allocates a payload
+	// buffer; the [Engine] instead reuses one through AppendPayload.
 	Checksum(b *Book) uint32
 }
 
@@ -37,11 +38,9 @@ func (e *ChecksumError) Error() string {
 		e.Rule, e.Seq, e.Venue, int32(e.Venue), e.Computed, int32(e.Computed))
 }
 
-// checksumOf hashes a rule's payload built in a stack buffer.
-func checksumOf(r ChecksumRule, b *Book) uint32 {
-	var arr [4096]byte
-	return crc32.ChecksumIEEE(r.AppendPayload(arr[:0], b))
-}
+// payloadBuf is the stack buffer size for checksum payloads: enough for 25
+// levels a side of 19-digit values.
+const payloadBuf = 2560
 
 // KrakenChecksum is Kraken's book checksum (WebSocket v1 and v2): CRC32 of
 // the top Depth asks (best first) followed by the top Depth bids (best
@@ -82,7 +81,10 @@ func (k KrakenChecksum) AppendPayload(dst []byte, b *Book) []byte {
 }
 
 // Checksum returns the CRC32 of the payload.
-func (k KrakenChecksum) Checksum(b *Book) uint32 { return checksumOf(k, b) }
+func (k KrakenChecksum) Checksum(b *Book) uint32 {
+	var arr [payloadBuf]byte
+	return crc32.ChecksumIEEE(k.AppendPayload(arr[:0], b))
+}
 
 // appendKraken appends v's digits without the decimal point and without
 // leading zeros.
@@ -124,7 +126,10 @@ func (o OKXChecksum) AppendPayload(dst []byte, b *Book) []byte {
 }
 
 // Checksum returns the CRC32 of the payload.
-func (o OKXChecksum) Checksum(b *Book) uint32 { return checksumOf(o, b) }
+func (o OKXChecksum) Checksum(b *Book) uint32 {
+	var arr [payloadBuf]byte
+	return crc32.ChecksumIEEE(o.AppendPayload(arr[:0], b))
+}
 
 // BitfinexChecksum is Bitfinex's checksum for precision (P0…P4) books:
 // CRC32 (published as a signed 32-bit integer) of the top Depth bids and
@@ -153,7 +158,10 @@ func (f BitfinexChecksum) AppendPayload(dst []byte, b *Book) []byte {
 }
 
 // Checksum returns the CRC32 of the payload.
-func (f BitfinexChecksum) Checksum(b *Book) uint32 { return checksumOf(f, b) }
+func (f BitfinexChecksum) Checksum(b *Book) uint32 {
+	var arr [payloadBuf]byte
+	return crc32.ChecksumIEEE(f.AppendPayload(arr[:0], b))
+}
 
 // appendInterleaved writes "px:sz" pairs of bids and asks interleaved. In
 // Bitfinex form (bfx) numbers are printed as JavaScript does and ask

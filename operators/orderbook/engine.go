@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -267,6 +268,7 @@ type tracked struct {
 	streak   int           // resyncs without a healthy period in between
 	sinceRes int           // deltas applied since the book went live
 	stats    Stats
+	scratch  []byte // checksum payload buffer, reused
 }
 
 // NewEngine returns an engine for cfg.
@@ -618,7 +620,8 @@ func (e *Engine) verifyChecksum(t *tracked, d *domain.BookDelta) error {
 		return nil
 	}
 	t.stats.ChecksumChecks++
-	if got := e.cfg.Checksum.Checksum(t.book); got != d.Checksum {
+	t.scratch = e.cfg.Checksum.AppendPayload(t.scratch[:0], t.book)
+	if got := crc32.ChecksumIEEE(t.scratch); got != d.Checksum {
 		t.stats.ChecksumFailures++
 		return &ChecksumError{Rule: e.cfg.Checksum.Name(), Venue: d.Checksum, Computed: got, Seq: d.Seq}
 	}
@@ -686,9 +689,12 @@ func (e *Engine) transition(t *tracked, to State, reason Reason, err error) {
 	if to == Live {
 		ev.Seq = t.pos.Seq
 	}
-	level := slog.LevelInfo
-	if err != nil && reason != ReasonRequested {
+	level := slog.LevelDebug
+	switch {
+	case err != nil && reason != ReasonRequested:
 		level = slog.LevelWarn
+	case from != to && (from == Resyncing || to == Resyncing):
+		level = slog.LevelInfo
 	}
 	e.log.Log(context.Background(), level, "orderbook: book state", "venue", e.cfg.Venue, "symbol", t.sym.String(),
 		"from", from.String(), "to", to.String(), "reason", reason.String(), "seq", ev.Seq, "err", err)
@@ -861,9 +867,22 @@ func (e *Engine) dropBuffered(t *tracked, n int) {
 }
 
 // resubscribeLoop asks the venue adapter for a fresh in-band snapshot until
-// one arrives.
+// one arrives. For a symbol just added, it first gives the adapter's own
+// subscription ResubscribeTimeout to deliver the snapshot.
 func (e *Engine) resubscribeLoop(t *tracked) {
 	defer e.wg.Done()
+	t.mu.Lock()
+	initial, live := t.stats.Resyncs == 0, t.live
+	t.mu.Unlock()
+	if initial {
+		timer := time.NewTimer(e.cfg.ResubscribeTimeout)
+		select {
+		case <-live:
+		case <-timer.C:
+		case <-t.ctx.Done():
+		}
+		timer.Stop()
+	}
 	for attempt := 0; ; attempt++ {
 		t.mu.Lock()
 		if t.done() {
