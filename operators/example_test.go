@@ -96,3 +96,66 @@ func ExampleClockOffset() {
 	// Output:
 	// 1s
 }
+
+func ExamplePlatform() {
+	sepolia := operators.ChainPlatform("ethereum", "11155111").WithTestnet(true)
+	fmt.Println(sepolia, sepolia.Kind, sepolia.Validate())
+	fmt.Println(operators.ExchangePlatform("Binance").Validate())
+	// Output:
+	// ethereum[chain=11155111](testnet) blockchain <nil>
+	// operators: platform identifier "Binance" contains 'B' (accepted: lowercase letters, digits, '-', '_', '.')
+}
+
+type Ticker struct {
+	Symbol string
+	Last   float64
+}
+
+func ExampleNewLossyTopic() {
+	// Market data: a slow subscriber gets the newest values; drops are
+	// counted.
+	tickers := operators.NewLossyTopic[Ticker]("example.ticker", 2)
+	pub := operators.NewMultiPublisher()
+	busy, release := make(chan struct{}), make(chan struct{})
+	var got []float64
+	sub, _ := operators.Subscribe(pub, tickers, func(t Ticker) {
+		if t.Last == 100 {
+			close(busy)
+			<-release // a slow subscriber
+		}
+		got = append(got, t.Last)
+	})
+	_ = operators.Publish(pub, tickers, Ticker{"BTC/USDT", 100})
+	<-busy
+	for i := 101; i <= 105; i++ {
+		_ = operators.Publish(pub, tickers, Ticker{"BTC/USDT", float64(i)})
+	}
+	close(release)
+	_ = pub.Close()
+	fmt.Println(got, sub.Stats().Dropped)
+	// Output:
+	// [100 104 105] 3
+}
+
+// Exchange is a concrete operator: it embeds *operators.Base.
+type Exchange struct {
+	*operators.Base
+	restURL string
+}
+
+func ExampleBase() {
+	b, err := operators.NewBase(operators.OperatorConfiguration{
+		Platform:    operators.ExchangePlatform("kraken"),
+		DisplayName: "Kraken Spot",
+	})
+	if err != nil {
+		panic(err)
+	}
+	var op operators.Operator = &Exchange{Base: b, restURL: "http://127.0.0.1:8080"}
+	fmt.Println(op.Name(), "/", op.DisplayName(), "/", op.Platform().Kind)
+	fmt.Println(b.Nonce().Unit())
+	_ = b.Close()
+	// Output:
+	// kraken / Kraken Spot / centralized_exchange
+	// 1µs
+}

@@ -135,6 +135,15 @@ func (f *OperatorFactory) Register(identifier string, ctor Constructor) error {
 	return nil
 }
 
+// RegisterFunc registers a constructor without dependencies, in the
+// specification's form func() (Operator, error).
+func (f *OperatorFactory) RegisterFunc(identifier string, fn func() (Operator, error)) error {
+	if fn == nil {
+		return fmt.Errorf("operators: Register %q: nil constructor", normalizeID(identifier))
+	}
+	return f.Register(identifier, func(context.Context) (Operator, error) { return fn() })
+}
+
 // Registered returns the registered identifiers, sorted.
 func (f *OperatorFactory) Registered() []string {
 	f.mu.Lock()

@@ -288,3 +288,24 @@ func TestFactoryGetHonoursContextWhileWaiting(t *testing.T) {
 	<-done
 	_ = f.Close()
 }
+
+func TestFactoryRegisterFunc(t *testing.T) {
+	var f OperatorFactory
+	if err := f.RegisterFunc("bitmex", func() (Operator, error) { return newStub(t, "bitmex", nil), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.RegisterFunc("nil", nil); err == nil {
+		t.Fatal("nil func accepted")
+	}
+	op, err := f.Get(context.Background(), "bitmex")
+	if err != nil || op.Name() != "bitmex" {
+		t.Fatal(op, err)
+	}
+	if got := f.Registered(); len(got) != 1 || got[0] != "bitmex" {
+		t.Fatal(got)
+	}
+	_ = f.Close()
+	if err := f.Register("x", func(context.Context) (Operator, error) { return nil, nil }); !errors.Is(err, ErrFactoryClosed) {
+		t.Fatal(err)
+	}
+}
