@@ -141,3 +141,44 @@ func BenchmarkBookVWAP(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkEngineHandle measures a live engine applying Binance-style diffs
+// (10 levels each) with continuity checks and locking.
+func BenchmarkEngineHandle(b *testing.B) {
+	e, err := NewEngine(Config{Continuity: BinanceContinuity{}, Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	_ = e.Add(btcusdt)
+	book := benchBook(1000)
+	snap := book.Snapshot()
+	snap.Seq = 1
+	_ = e.HandleSnapshot(&snap)
+	ops := marketOps(1000, 1<<16)
+	deltas := make([]domain.BookDelta, len(ops)/10)
+	for i := range deltas {
+		deltas[i].Symbol = btcusdt
+		for _, op := range ops[i*10 : i*10+10] {
+			if op.side == Bid {
+				deltas[i].Bids = append(deltas[i].Bids, domain.BookLevel{Price: op.price, Amount: op.amount})
+			} else {
+				deltas[i].Asks = append(deltas[i].Asks, domain.BookLevel{Price: op.price, Amount: op.amount})
+			}
+		}
+	}
+	seq := int64(1)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		d := &deltas[i%len(deltas)]
+		d.FirstSeq, d.Seq = seq+1, seq+1
+		seq++
+		if err := e.Handle(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if e.State(btcusdt) != Live {
+		b.Fatalf("state %v", e.State(btcusdt))
+	}
+	b.ReportMetric(float64(b.N*10)/b.Elapsed().Seconds(), "updates/s")
+}
