@@ -179,7 +179,7 @@ func TestSlowBodyPastAttemptTimeout(t *testing.T) {
 		case <-release:
 		}
 	}
-	e := newEnv(t, []step{slow, slowHeaders, ok("[]")}, httpc.WithAttemptTimeout(50*time.Millisecond))
+	e := newEnv(t, []step{slow, slowHeaders, ok("[]")}, httpc.WithAttemptTimeout(250*time.Millisecond))
 	resp, err := get(e)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestSlowBodyPastAttemptTimeout(t *testing.T) {
 	if resp.Attempts != 3 || len(e.sl.got()) != 2 {
 		t.Fatalf("attempts %d waits %v", resp.Attempts, e.sl.got())
 	}
-	if !strings.Contains(e.logs.String(), "attempt timed out after 50ms") {
+	if !strings.Contains(e.logs.String(), "attempt timed out after 250ms") {
 		t.Fatalf("timeouts not logged as such:\n%s", e.logs)
 	}
 }
