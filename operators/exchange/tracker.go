@@ -390,6 +390,9 @@ func (t *OrderTracker) replayOrphans(o *tracked) {
 	}
 	delete(t.orphans, o.ExchangeOrderID)
 	t.orphCount -= len(items)
+	if i := slices.Index(t.orphOrder, o.ExchangeOrderID); i >= 0 {
+		t.orphOrder = slices.Delete(t.orphOrder, i, i+1)
+	}
 	for _, it := range items {
 		if it.update != nil {
 			_, _ = t.applyUpdate(o, *it.update)
@@ -418,13 +421,6 @@ func (t *OrderTracker) buffer(exchangeID string, it orphan) {
 		delete(t.orphans, oldest)
 		t.orphCount -= n
 		t.logger.Warn("exchange: dropped buffered updates for unknown exchange order id", "exchange_order_id", oldest, "count", n)
-	}
-	// Forget FIFO entries whose orphans were replayed.
-	for len(t.orphOrder) > 0 {
-		if _, ok := t.orphans[t.orphOrder[0]]; ok {
-			break
-		}
-		t.orphOrder = t.orphOrder[1:]
 	}
 }
 

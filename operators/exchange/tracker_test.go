@@ -3,6 +3,7 @@ package exchange
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -420,5 +421,23 @@ func TestTrackerAdopt(t *testing.T) {
 	}
 	if len(tr.FinishedOrders()) != 1 || len(rec.types("")) != 0 {
 		t.Fatal("adopting emitted events or misplaced a finished order")
+	}
+}
+
+func TestTrackerOrphanFIFOStaysBounded(t *testing.T) {
+	tr, _, _ := newTracker(t, WithOrphanLimit(3))
+	_, _ = tr.ProcessUpdate(OrderUpdate{ExchangeOrderID: "stuck", State: Open}) // never bound
+	for i := range 50 {
+		id := fmt.Sprint("c", i)
+		x := fmt.Sprint("x", i)
+		_, _ = tr.ProcessUpdate(OrderUpdate{ExchangeOrderID: x, State: Open})
+		mustTrack(t, tr, buyReq(id, "1"))
+		_, _ = tr.ProcessUpdate(OrderUpdate{ClientOrderID: id, ExchangeOrderID: x, State: PendingCreate})
+	}
+	tr.mu.Lock()
+	n := len(tr.orphOrder)
+	tr.mu.Unlock()
+	if n != 1 || tr.Orphans() != 1 {
+		t.Fatalf("orphan FIFO holds %d ids, %d orphans; want 1 and 1", n, tr.Orphans())
 	}
 }

@@ -70,7 +70,10 @@ type Harness struct {
 	LostAfter int
 }
 
-// Run runs the conformance kit as subtests of t.
+// Run runs the conformance kit as subtests of t. To know that every event
+// published so far has been delivered, the kit publishes marker events
+// (zero Type, ClientOrderID starting "exchangetest-barrier-") on
+// exchange.OrderEvents of the subject's publisher.
 func Run(t *testing.T, h Harness) {
 	if h.Timeout <= 0 {
 		h.Timeout = 5 * time.Second
