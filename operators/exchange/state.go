@@ -114,7 +114,12 @@ func (s OrderState) rank() int {
 // an order in state from may move to state to. Everything else is refused.
 // Terminal states have no way out. PendingCancel may return to
 // PendingCreate, Open or PartiallyFilled: that is how a failed cancel (or
-// the venue reporting the order still live) restores the order.
+// the venue reporting the order still live) restores the order. It may
+// also end FAILED: a cancel requested before the venue acknowledged the
+// order, which the venue then reports rejected (the table cannot tell
+// whether the order was acknowledged before PENDING_CANCEL, so the venue's
+// terminal word is taken). An OPEN or PARTIALLY_FILLED order cannot fail;
+// such a report is a *TransitionError.
 var transitions = [numStates][numStates]bool{
 	PendingCreate: {
 		Open: true, PartiallyFilled: true, PendingCancel: true,
@@ -130,7 +135,7 @@ var transitions = [numStates][numStates]bool{
 	},
 	PendingCancel: {
 		PendingCreate: true, Open: true, PartiallyFilled: true,
-		Filled: true, Canceled: true, Expired: true,
+		Filled: true, Canceled: true, Failed: true, Expired: true,
 	},
 }
 

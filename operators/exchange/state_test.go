@@ -12,7 +12,7 @@ func TestTransitionTable(t *testing.T) {
 		P:  {O, PF, PC, F, C, X, E},
 		O:  {PF, PC, F, C, E},
 		PF: {PF, PC, F, C, E},
-		PC: {P, O, PF, F, C, E},
+		PC: {P, O, PF, F, C, X, E},
 		F:  nil, C: nil, X: nil, E: nil,
 	}
 	for _, from := range States() {
@@ -46,7 +46,7 @@ func TestTrackerTransitions(t *testing.T) {
 		P:  {P: {D, P}, O: {A, O}, PF: {A, PF}, PC: {A, PC}, F: {A, F}, C: {A, C}, X: {A, X}, E: {A, E}},
 		O:  {P: {S, O}, O: {D, O}, PF: {A, PF}, PC: {A, PC}, F: {A, F}, C: {A, C}, X: {R, O}, E: {A, E}},
 		PF: {P: {S, PF}, O: {S, PF}, PF: {D, PF}, PC: {A, PC}, F: {A, F}, C: {A, C}, X: {R, PF}, E: {A, E}},
-		PC: {P: {A, P}, O: {A, O}, PF: {A, PF}, PC: {D, PC}, F: {A, F}, C: {A, C}, X: {R, PC}, E: {A, E}},
+		PC: {P: {A, P}, O: {A, O}, PF: {A, PF}, PC: {D, PC}, F: {A, F}, C: {A, C}, X: {A, X}, E: {A, E}},
 		F:  {P: {S, F}, O: {S, F}, PF: {S, F}, PC: {S, F}, F: {D, F}, C: {S, F}, X: {S, F}, E: {S, F}},
 		C:  {P: {S, C}, O: {S, C}, PF: {S, C}, PC: {S, C}, F: {S, C}, C: {D, C}, X: {S, C}, E: {S, C}},
 		X:  {P: {S, X}, O: {S, X}, PF: {S, X}, PC: {S, X}, F: {S, X}, C: {S, X}, X: {D, X}, E: {S, X}},

@@ -12,15 +12,18 @@ import (
 
 // msg is one thing the venue tells the tracker.
 type msg struct {
-	update   *OrderUpdate
-	fill     *Fill
-	notFound bool
+	update       *OrderUpdate
+	fill         *Fill
+	notFound     bool
+	cancel       bool // the client requests a cancel
+	cancelFailed bool // the cancel request fails
 }
 
 // TestTrackerPropertyExactlyOneTerminal delivers a venue's story of one
 // order — status updates and fills, duplicated, shuffled, some carrying
-// only the exchange id, with "not found" answers and a restart from a JSON
-// snapshot in between — and checks the invariants.
+// only the exchange id, with "not found" answers, client cancel requests
+// (some failing) and a restart from a JSON snapshot in between — and
+// checks the invariants.
 func TestTrackerPropertyExactlyOneTerminal(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		amountUnits := rapid.IntRange(1, 6).Draw(rt, "amount")
@@ -87,6 +90,12 @@ func TestTrackerPropertyExactlyOneTerminal(t *testing.T) {
 			if rapid.IntRange(0, 4).Draw(rt, "nf") == 0 {
 				delivery = append(delivery, msg{notFound: true})
 			}
+			switch rapid.IntRange(0, 6).Draw(rt, "cancel") {
+			case 0:
+				delivery = append(delivery, msg{cancel: true})
+			case 1:
+				delivery = append(delivery, msg{cancel: true}, msg{cancelFailed: true})
+			}
 		}
 		perm := rapid.Permutation(delivery).Draw(rt, "order")
 		restartAt := rapid.IntRange(-1, len(perm)-1).Draw(rt, "restart")
@@ -111,6 +120,10 @@ func TestTrackerPropertyExactlyOneTerminal(t *testing.T) {
 				_, _ = tr.ProcessUpdate(*m.update)
 			case m.fill != nil:
 				_, _ = tr.ProcessFill(*m.fill)
+			case m.cancel:
+				_, _ = tr.CancelRequested(OrderRef{ClientOrderID: "C"})
+			case m.cancelFailed:
+				_ = tr.CancelFailed(OrderRef{ClientOrderID: "C"}, "rejected")
 			default:
 				_, _ = tr.NotFound(OrderRef{ClientOrderID: "C"})
 			}
