@@ -343,12 +343,13 @@ func (a *App) Backfill(ctx context.Context, req BackfillRequest) (*BackfillResul
 	}
 
 	start := a.now()
-	res := &BackfillResult{RunID: NewRunID(start), Datasets: make([]DatasetResult, len(p.ids))}
-	rec := RunRecord{ID: res.RunID, Kind: "backfill", Venue: p.info.Name, Params: req.Params, Status: RunRunning, Started: start}
+	res := &BackfillResult{Datasets: make([]DatasetResult, len(p.ids))}
+	rec := RunRecord{ID: NewRunID(start), Kind: "backfill", Venue: p.info.Name, Params: req.Params, Status: RunRunning, Started: start}
 	for _, id := range p.ids {
 		rec.Datasets = append(rec.Datasets, id.String())
 	}
-	a.runStart(ctx, rec)
+	rec.ID = a.runStart(ctx, rec)
+	res.RunID = rec.ID
 	prov := domain.Provenance{Venue: p.info.Name, Transport: domain.REST, RunID: res.RunID, ToolVersion: a.ToolVersion, Source: sourceOf(rest)}
 
 	tracker := &runTracker{app: a, rec: rec, every: runUpdateEvery}

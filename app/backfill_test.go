@@ -221,7 +221,7 @@ func TestBackfillInterruptedThenResumed(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || res.Status != RunInterrupted {
 		t.Fatalf("err %v status %v", err, res.Status)
 	}
-	if last := rec.last(); last.Status != RunInterrupted || last.Ended.IsZero() {
+	if last := rec.last(); last.Status != RunInterrupted || last.Ended.IsZero() || last.ID != res.RunID || !strings.HasPrefix(res.RunID, "mem-") {
 		t.Fatalf("run record %+v", last)
 	}
 	if n := len(readBars(t, a, btc, domain.Span1m)); n != 1500 {

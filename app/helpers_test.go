@@ -60,7 +60,9 @@ type memRuns struct {
 	runs []RunRecord
 }
 
-func (m *memRuns) StartRun(_ context.Context, r RunRecord) error  { return m.put(r) }
+func (m *memRuns) StartRun(_ context.Context, r RunRecord) (string, error) {
+	return "mem-" + r.ID, m.put(r)
+}
 func (m *memRuns) UpdateRun(_ context.Context, r RunRecord) error { return m.put(r) }
 func (m *memRuns) FinishRun(_ context.Context, r RunRecord) error { return m.put(r) }
 

@@ -36,21 +36,28 @@ type RunRecord struct {
 // Implementations must be safe for concurrent use. Errors are logged by the
 // App and never fail an operation.
 type RunRecorder interface {
-	// StartRun records a new run in state running.
-	StartRun(ctx context.Context, r RunRecord) error
+	// StartRun records a new run in state running and returns its id;
+	// an empty id keeps r.ID (which the App always sets).
+	StartRun(ctx context.Context, r RunRecord) (id string, err error)
 	// UpdateRun records progress of a running run.
 	UpdateRun(ctx context.Context, r RunRecord) error
 	// FinishRun records the final state.
 	FinishRun(ctx context.Context, r RunRecord) error
 }
 
-func (a *App) runStart(ctx context.Context, r RunRecord) {
+// runStart records the start of r and returns the run id to use.
+func (a *App) runStart(ctx context.Context, r RunRecord) string {
 	if a.Runs == nil {
-		return
+		return r.ID
 	}
-	if err := a.Runs.StartRun(context.WithoutCancel(ctx), r); err != nil {
+	id, err := a.Runs.StartRun(context.WithoutCancel(ctx), r)
+	if err != nil {
 		a.log().Warn("run history: cannot record run start", "run", r.ID, "err", err)
 	}
+	if id == "" {
+		return r.ID
+	}
+	return id
 }
 
 func (a *App) runUpdate(ctx context.Context, r RunRecord) {

@@ -110,11 +110,11 @@ func (a *App) Stream(ctx context.Context, req StreamRequest) (*StreamResult, err
 	}
 	start := a.now()
 	res := &StreamResult{RunID: NewRunID(start)}
-	prov := domain.Provenance{Venue: info.Name, Transport: domain.WebSocket, RunID: res.RunID, ToolVersion: a.ToolVersion, Source: sourceOf(rest), FetchedAt: start.UnixNano()}
 	rec := RunRecord{ID: res.RunID, Kind: "stream", Venue: info.Name, Params: req.Params, Status: RunRunning, Started: start}
 	for _, id := range ids {
 		rec.Datasets = append(rec.Datasets, id.String())
 	}
+	prov := domain.Provenance{Venue: info.Name, Transport: domain.WebSocket, RunID: res.RunID, ToolVersion: a.ToolVersion, Source: sourceOf(rest), FetchedAt: start.UnixNano()}
 
 	s := &streamer{app: a, req: req, venue: v, st: st, prov: prov, bySym: map[domain.Symbol]*streamDS{}}
 	for _, id := range ids {
@@ -122,10 +122,13 @@ func (a *App) Stream(ctx context.Context, req StreamRequest) (*StreamResult, err
 		s.order = append(s.order, ds)
 		s.bySym[id.Symbol] = ds
 	}
+	rec.ID = a.runStart(ctx, rec)
+	res.RunID, s.prov.RunID = rec.ID, rec.ID
 	if err := s.openWriters(); err != nil {
+		rec.Status, rec.Ended, rec.Error = RunFailed, a.now(), err.Error()
+		a.runFinish(ctx, rec)
 		return nil, err
 	}
-	a.runStart(ctx, rec)
 	runErr := s.run(ctx)
 	ferr := s.close(ctx)
 

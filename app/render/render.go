@@ -182,7 +182,7 @@ func NewTradeWriter(w io.Writer, f Format) *TradeWriter {
 const tradeCSVHeader = "ts_ns,id,price,amount,side\n"
 
 func tradeTableHeader(b []byte) []byte {
-	return fmt.Appendf(b, "%-24s %14s %16s %16s %-4s\n", "TIME", "ID", "PRICE", "AMOUNT", "SIDE")
+	return fmt.Appendf(b, "%-24s %14s %16s %16s %s\n", "TIME", "ID", "PRICE", "AMOUNT", "SIDE")
 }
 
 // Write writes one trade.
@@ -220,7 +220,7 @@ func (tw *TradeWriter) Write(t domain.Trade) error {
 		if !tw.header {
 			buf = tradeTableHeader(buf)
 		}
-		buf = fmt.Appendf(buf, "%-24s %14s %16s %16s %-4s", Time(t.Time), t.ID, Decimal(t.Price), Decimal(t.Amount), t.Side)
+		buf = fmt.Appendf(buf, "%-24s %14s %16s %16s %s", Time(t.Time), t.ID, Decimal(t.Price), Decimal(t.Amount), t.Side)
 	}
 	buf = append(buf, '\n')
 	tw.header = true
