@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pype-go/pype/app"
 	"github.com/pype-go/pype/app/apptest"
 	"github.com/pype-go/pype/domain"
 	"github.com/pype-go/pype/venues"
@@ -277,6 +276,3 @@ func TestConfigFileJobsAndSecrets(t *testing.T) {
 		t.Fatalf("stderr %q", r.stderr)
 	}
 }
-
-// appConfigure sets up the App of a test environment.
-func appConfigure(env *environment, f func(*app.App)) { env.configure = f }
