@@ -119,6 +119,16 @@ func trimCtx(err error) string {
 	return strings.Join(keep, "; ")
 }
 
+// summarized replaces a long error already reported line by line (per
+// dataset) with a short message; errors.Is/As still see the original.
+type summarized struct {
+	err error
+	msg string
+}
+
+func (e *summarized) Error() string { return e.msg }
+func (e *summarized) Unwrap() error { return e.err }
+
 // usageError marks a bad command line.
 type usageError struct{ err error }
 

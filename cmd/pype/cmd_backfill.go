@@ -134,6 +134,18 @@ fetched. --type book stores one REST snapshot of --depth levels per symbol.
 			prog.finish()
 			if res != nil {
 				c.printBackfill(a, res, c.env.now().Sub(start))
+				if err != nil {
+					failed := 0
+					for _, d := range res.Datasets {
+						if d.Err != nil {
+							failed++
+						}
+					}
+					if res.Status == app.RunInterrupted {
+						return &summarized{err, fmt.Sprintf("backfill stopped; %d dataset(s) incomplete", failed)}
+					}
+					return &summarized{err, fmt.Sprintf("backfill failed for %d of %d dataset(s) (see above)", failed, len(res.Datasets))}
+				}
 			}
 			return err
 		},
@@ -163,7 +175,9 @@ func (c *cli) printBackfill(a *app.App, res *app.BackfillResult, took time.Durat
 		dir := filepath.Join(a.DataDir, filepath.FromSlash(d.ID.String()))
 		switch {
 		case d.Err != nil:
-			fmt.Fprintf(w, "%s  failed after %s rows (%s new): %v\n", d.ID, render.Count(d.Records), render.Count(d.Added), unwrapID(d.Err, d.ID))
+			// Failures go to stderr with the detail, so a piped stdout
+			// does not hide them.
+			fmt.Fprintf(c.stderr, "%s  failed after %s rows (%s new): %v\n", d.ID, render.Count(d.Records), render.Count(d.Added), unwrapID(d.Err, d.ID))
 		case d.ID.Type == domain.Book:
 			fmt.Fprintf(w, "%s  1 snapshot  → %s\n", d.ID, dir)
 		case len(d.Missing) == 0:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,5 +260,57 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(r.stdout, "✓ backfill 7 days of 1m candles for 2 symbols (") {
 		t.Fatalf("second run refetched candles:\n%s", r.stdout)
 	}
+	runCLI(t, env, "--data", data, "verify").must(t, 0)
+}
+
+// subprocess runs the CLI in a child process (the test binary) and
+// returns its exit code and combined output.
+func subprocess(t *testing.T, extraEnv []string, args ...string) (int, string) {
+	t.Helper()
+	raw, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(append(os.Environ(), subprocessArgs+"="+string(raw)), extraEnv...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// TestDiskFullFailsCleanly makes every file write past 40 KiB fail (as on a
+// full disk) while a backfill extends an existing partition: the command
+// fails with a clear message, the previous file is byte-identical, no
+// temporary file is left, and a rerun with space completes.
+func TestDiskFullFailsCleanly(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("uses RLIMIT_FSIZE")
+	}
+	s := frozenSim(t)
+	data := t.TempDir()
+	args := func(to string) []string {
+		return []string{"--data", data, "--progress", "none", "backfill", "--venue", "binance", "--rest-url", s.REST("binance"),
+			"--symbol", "BTC/USDT", "--type", "trades", "--from", "2024-05-31T00:00:00Z", "--to", to}
+	}
+	env := testEnv(t, simNow, nil)
+	runCLI(t, env, args("2024-05-31T00:05:00Z")...).must(t, 0)
+	path := filepath.Join(data, "binance", "BTC-USDT", "trades", "2024-05-31.parquet")
+	before, err := os.ReadFile(path)
+	if err != nil || len(before) >= 40<<10 {
+		t.Fatalf("setup: %d bytes, %v", len(before), err)
+	}
+	code, out := subprocess(t, []string{subprocessFileLimit + "=" + strconv.Itoa(40<<10)}, args("2024-05-31T03:00:00Z")...)
+	if code != exitFailure || !strings.Contains(out, "previous file left intact") {
+		t.Fatalf("exit %d, output:\n%s", code, out)
+	}
+	t.Logf("output with a full disk:\n%s", out)
+	after, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Fatalf("the previous file changed (%d → %d bytes, %v)", len(before), len(after), err)
+	}
+	if tmp, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*.tmp")); len(tmp) > 0 {
+		t.Fatalf("temporary files left: %v", tmp)
+	}
+	runCLI(t, env, args("2024-05-31T03:00:00Z")...).must(t, 0)
 	runCLI(t, env, "--data", data, "verify").must(t, 0)
 }

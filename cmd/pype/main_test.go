@@ -24,11 +24,18 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // act as the pype command (for the kill -9 test).
 const subprocessArgs = "PYPE_TEST_SUBPROCESS_ARGS"
 
+// subprocessFileLimit caps the size of files the subprocess may write
+// (RLIMIT_FSIZE, in bytes), to make writes fail as on a full disk.
+const subprocessFileLimit = "PYPE_TEST_SUBPROCESS_FSIZE"
+
 func TestMain(m *testing.M) {
 	if raw := os.Getenv(subprocessArgs); raw != "" {
 		var args []string
 		if err := json.Unmarshal([]byte(raw), &args); err != nil {
 			os.Exit(99)
+		}
+		if err := limitFileSize(os.Getenv(subprocessFileLimit)); err != nil {
+			os.Exit(98)
 		}
 		ctx, stop := interruptContext()
 		code := run(ctx, args, os.Stdout, os.Stderr)
