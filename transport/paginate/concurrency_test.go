@@ -201,3 +201,43 @@ func TestOHLCFetcherPanicReachesTheConsumer(t *testing.T) {
 		}
 	}
 }
+
+func TestCancelWhileConsumerHoldsAWindow(t *testing.T) {
+	// The venue answers at once; the consumer cancels while it holds the
+	// first window, after the later windows were fetched and buffered. The
+	// iteration must end with the context's error, not hang or go on.
+	v := newBarVenue(domain.Span1m)
+	fetched := make(chan struct{}, 100)
+	fetch := func(ctx context.Context, w domain.Range, limit int) ([]domain.OHLCBar, error) {
+		defer func() { fetched <- struct{}{} }()
+		return v.fetch(ctx, w, limit)
+	}
+	for _, conc := range []int{1, 2} {
+		ctx, cancel := context.WithCancel(t.Context())
+		var n int
+		var err error
+		for _, err = range paginate.OHLC(ctx, rng("2024-01-01", "2024-01-02"), fetch, paginate.OHLCOptions{Span: domain.Span1m, Limit: 60, Concurrency: conc}) {
+			if err != nil {
+				break
+			}
+			if n++; n == 1 {
+				ahead := 1 // the lookahead fills while we hold the first bar
+				if conc > 1 {
+					ahead = 2 * conc
+				}
+				for range ahead {
+					recv(t, fetched, "a fetch")
+				}
+				cancel()
+			}
+		}
+		cancel()
+		if !errors.Is(err, context.Canceled) || n != 60 {
+			t.Errorf("conc %d: %d bars, err %v; want window 1 and context.Canceled", conc, n, err)
+		}
+		goleak.VerifyNone(t)
+		for len(fetched) > 0 {
+			<-fetched
+		}
+	}
+}

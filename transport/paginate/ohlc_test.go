@@ -116,7 +116,7 @@ func TestOHLCTruncatedPagesAreCompleted(t *testing.T) {
 		{"inclusive end, newest first: oldest bar cut", func(v *barVenue) { v.inclusiveEnd = true; v.newestFirst = true }, 1000, 20, 0},
 		{"serves 300 of a declared 1000, oldest first", func(v *barVenue) { v.serveMax = 300 }, 1000, 45, 300},
 		{"serves 300 of a declared 1000, newest first", func(v *barVenue) { v.serveMax = 300; v.newestFirst = true }, 1000, 45, 300},
-		{"rejects more than 300 (too large)", func(v *barVenue) { v.tooLarge = 300 }, 1000, 45, 250},
+		{"rejects more than 300 (too large)", func(v *barVenue) { v.tooLarge = 300 }, 1000, 50, 250},
 		{"rejects more than 300, says so", func(v *barVenue) { v.tooLarge = 300; v.tooLargeMax = true }, 1000, 45, 300},
 		{"everything at once", func(v *barVenue) {
 			v.serveMax, v.newestFirst, v.inclusiveEnd, v.startEarly, v.dupes = 300, true, true, true, true

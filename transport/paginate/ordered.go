@@ -3,6 +3,7 @@ package paginate
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/pype-go/pype/domain"
 )
@@ -48,10 +49,10 @@ type outcome[R any] struct {
 // runOrdered runs work(i) for i in [0, n) with at most conc calls at once,
 // started in index order and at most 2·conc windows ahead of the consumer,
 // and calls emit with each result in index order on the calling goroutine.
-// It returns the first error in index order, errBreak when emit returned
-// false, or nil. Before returning it cancels the remaining work and waits
-// for it, so no goroutine outlives the call. A panic in work is re-raised
-// here.
+// Workers keep fetching while emit runs. It returns the first error in
+// index order, errBreak when emit returned false, or nil. Before returning
+// it cancels the remaining work and waits for it, so no goroutine outlives
+// the call. A panic in work is re-raised here.
 func runOrdered[R any](ctx context.Context, n int64, conc int, work func(ctx context.Context, i int64) (R, error), emit func(i int64, r R) bool) error {
 	if conc <= 1 {
 		for i := int64(0); i < n; i++ {
@@ -68,35 +69,30 @@ func runOrdered[R any](ctx context.Context, n int64, conc int, work func(ctx con
 		}
 		return nil
 	}
-	type finished struct {
-		i int64
-		o outcome[R]
-	}
+	ahead := int64(2 * conc)
+	d := &dispatcher[R]{n: n, ahead: ahead, results: make(chan finished[R], ahead)}
 	ctx, cancel := context.WithCancel(ctx)
-	results := make(chan finished, conc) // never blocks a worker: at most conc run
-	running := 0
 	defer func() {
 		cancel()
-		for ; running > 0; running-- {
-			<-results
-		}
+		d.wg.Wait()
 	}()
-	ahead := int64(2 * conc)
 	ready := make([]*outcome[R], ahead) // finished windows waiting for their turn, by index mod ahead
-	var head, launched int64
-	for head < n {
-		for ; running < conc && launched < n && launched-head < ahead; launched++ {
-			running++
-			go func(i int64) { results <- finished{i, runOne(ctx, i, work)} }(launched)
+	for head := int64(0); head < n; {
+		d.spawn(ctx, conc, head, work)
+		select {
+		case f := <-d.results:
+			ready[f.i%ahead] = &f.o
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		f := <-results
-		running--
-		ready[f.i%ahead] = &f.o
-		for ; head < launched && ready[head%ahead] != nil; head++ {
+		for ; ready[head%ahead] != nil; head++ {
 			o := ready[head%ahead]
 			ready[head%ahead] = nil
 			if o.panic != nil {
 				panic(fmt.Sprintf("paginate: fetcher panicked: %v", o.panic))
+			}
+			if o.err == nil {
+				o.err = ctx.Err() // cancelled: stop, though later windows may be ready
 			}
 			if o.err != nil {
 				return o.err
@@ -107,6 +103,56 @@ func runOrdered[R any](ctx context.Context, n int64, conc int, work func(ctx con
 		}
 	}
 	return nil
+}
+
+type finished[R any] struct {
+	i int64
+	o outcome[R]
+}
+
+// dispatcher hands out window indexes to workers in order. At most ahead
+// windows past the consumer's head are claimed, so results (buffered ahead)
+// never block a worker.
+type dispatcher[R any] struct {
+	n, ahead int64
+	results  chan finished[R]
+	wg       sync.WaitGroup
+
+	mu             sync.Mutex
+	head, launched int64
+	running        int
+}
+
+// spawn records the consumer's head and starts workers up to conc.
+func (d *dispatcher[R]) spawn(ctx context.Context, conc int, head int64, work func(context.Context, int64) (R, error)) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.head = head
+	for ; d.running < conc && d.claimableLocked(ctx); d.running++ {
+		d.wg.Add(1)
+		go d.worker(ctx, work)
+	}
+}
+
+func (d *dispatcher[R]) claimableLocked(ctx context.Context) bool {
+	return d.launched < d.n && d.launched-d.head < d.ahead && ctx.Err() == nil
+}
+
+// worker runs windows until none may be claimed.
+func (d *dispatcher[R]) worker(ctx context.Context, work func(context.Context, int64) (R, error)) {
+	defer d.wg.Done()
+	for {
+		d.mu.Lock()
+		if !d.claimableLocked(ctx) {
+			d.running--
+			d.mu.Unlock()
+			return
+		}
+		i := d.launched
+		d.launched++
+		d.mu.Unlock()
+		d.results <- finished[R]{i, runOne(ctx, i, work)}
+	}
 }
 
 func runOne[R any](ctx context.Context, i int64, work func(context.Context, int64) (R, error)) (o outcome[R]) {

@@ -237,6 +237,13 @@ func TestTradesMaxPagesIsAnError(t *testing.T) {
 	}
 	sameTrades(t, got, tp[:300])
 
+	// Newest first, the pages fetched are still yielded oldest first.
+	got, err = collect(paginate.Trades(t.Context(), w, 1001, tp.newestFirst(100), paginate.TradesOptions{MaxPages: 3, Direction: domain.Descending}))
+	if !errors.As(err, &me) || me.Position != tp[700].Time {
+		t.Fatalf("descending: err = %v, want MaxPagesError at %s", err, domain.FormatNs(tp[700].Time))
+	}
+	sameTrades(t, got, tp[700:])
+
 	// Exactly enough pages is not an error.
 	got, err = collect(paginate.Trades(t.Context(), w, 1, tp.byID(100), paginate.TradesOptions{MaxPages: 11}))
 	if err != nil || len(got) != 1000 {
