@@ -8,11 +8,12 @@ import (
 
 	"github.com/pype-go/pype/sim"
 	"github.com/pype-go/pype/sim/binance"
+	"github.com/pype-go/pype/sim/bybit"
 )
 
 // Registry returns a new registry holding every simulated venue.
 func Registry() *sim.Registry {
-	return sim.NewRegistry(binance.New())
+	return sim.NewRegistry(binance.New(), bybit.New())
 }
 
 func withRegistry(cfg sim.Config) sim.Config {
