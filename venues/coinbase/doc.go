@@ -1,0 +1,2 @@
+// Package coinbase is pype's Coinbase Exchange venue adapter.
+package coinbase
