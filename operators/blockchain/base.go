@@ -368,12 +368,27 @@ func (b *Base) Poll(ctx context.Context) error {
 		}
 		return n, err
 	}
+	// Receipts first, so that a replacement mined in this poll is known
+	// when the transactions it replaced are looked at.
 	var errs []error
+	var absent []TxInfo
 	for _, info := range b.tracker.Active() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := b.pollOne(ctx, info, head, nonceOf); err != nil {
+		found, err := b.pollReceipt(ctx, info, head)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("tx %v: %w", info.Hash, err))
+		case !found:
+			absent = append(absent, info)
+		}
+	}
+	for _, info := range absent {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := b.pollAbsent(ctx, info, head, nonceOf); err != nil {
 			errs = append(errs, fmt.Errorf("tx %v: %w", info.Hash, err))
 		}
 	}
@@ -383,26 +398,35 @@ func (b *Base) Poll(ctx context.Context) error {
 	return nil
 }
 
-func (b *Base) pollOne(ctx context.Context, info TxInfo, head uint64, nonceOf func(BlockchainIdentifier) (uint64, error)) error {
+// pollReceipt looks up the receipt; found reports whether there was one.
+func (b *Base) pollReceipt(ctx context.Context, info TxInfo, head uint64) (found bool, err error) {
 	hash := info.Hash
 	r, err := b.chain.Receipt(ctx, hash)
-	switch {
-	case err == nil:
-		if info.State.IsMined() && !sameBlock(info.Receipt, r) {
-			// Re-mined in another block after a reorg.
-			if _, err := b.tracker.Observe(hash, Observation{Kind: ObsUnmined, Head: head}); err != nil {
-				return err
-			}
-		}
-		info, err = b.tracker.Observe(hash, Observation{Kind: ObsMined, Receipt: r, Head: head})
-		if err != nil {
-			return err
-		}
-		b.nonces.Confirm(info.From, info.Nonce)
-		return nil
-	case !errors.Is(err, ErrNotFound):
-		return err
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
 	}
+	if err != nil {
+		return false, err
+	}
+	if info.State.IsMined() && !sameBlock(info.Receipt, r) {
+		// Re-mined in another block after a reorg.
+		if _, err := b.tracker.Observe(hash, Observation{Kind: ObsUnmined, Head: head}); err != nil {
+			return true, err
+		}
+	}
+	info, err = b.tracker.Observe(hash, Observation{Kind: ObsMined, Receipt: r, Head: head})
+	if err != nil {
+		return true, err
+	}
+	b.nonces.Confirm(info.From, info.Nonce)
+	return true, nil
+}
+
+// pollAbsent settles a transaction without a receipt: un-mined by a reorg,
+// replaced, pending, or missing.
+func (b *Base) pollAbsent(ctx context.Context, info TxInfo, head uint64, nonceOf func(BlockchainIdentifier) (uint64, error)) error {
+	hash := info.Hash
+	var err error
 	if info.State.IsMined() {
 		if info, err = b.tracker.Observe(hash, Observation{Kind: ObsUnmined, Head: head}); err != nil {
 			return err

@@ -277,13 +277,22 @@ func (c EVMCodec) checksum(a Address) string {
 
 // ParseIdentifier parses s as an identifier of kind.
 func ParseIdentifier(kind IdentifierKind, s string) (BlockchainIdentifier, error) {
+	var (
+		id  BlockchainIdentifier
+		err error
+	)
 	switch kind {
 	case KindAddress:
-		return ParseAddress(s)
+		id, err = ParseAddress(s)
 	case KindTxHash:
-		return ParseTxHash(s)
+		id, err = ParseTxHash(s)
 	case KindBlockHash:
-		return ParseBlockHash(s)
+		id, err = ParseBlockHash(s)
+	default:
+		return nil, fmt.Errorf("blockchain: unknown identifier kind %v (accepted: address, tx hash, block hash)", kind)
 	}
-	return nil, fmt.Errorf("blockchain: unknown identifier kind %v (accepted: address, tx hash, block hash)", kind)
+	if err != nil {
+		return nil, err
+	}
+	return id, nil
 }

@@ -284,7 +284,7 @@ func (t *TxTracker) Observe(hash BlockchainIdentifier, obs Observation) (TxInfo,
 	if cur.Final {
 		// Nothing moves a final transaction; repeating what is known is
 		// harmless, anything else is reported.
-		if obs.Kind == ObsHead || obs.Kind == ObsMined && cur.State.IsMined() && sameBlock(cur.Receipt, obs.Receipt) {
+		if obs.Kind == ObsHead || obs.Kind == ObsMined && cur.State.IsMined() && sameBlock(cur.Receipt, obs.Receipt) && cur.Receipt.Status == obs.Receipt.Status {
 			return cur, nil
 		}
 		return refuse(0, "the transaction is final")
@@ -375,7 +375,13 @@ func (t *TxTracker) Observe(hash BlockchainIdentifier, obs Observation) (TxInfo,
 	default:
 		return refuse(0, "unknown observation")
 	}
-	if next.State != cur.State && !CanTransition(cur.State, next.State) {
+	// A successful transaction seen already final passes through CONFIRMED
+	// (commit publishes both steps).
+	target := next.State
+	if target == Finalized && cur.State != Confirmed {
+		target = Confirmed
+	}
+	if target != cur.State && !CanTransition(cur.State, target) {
 		return refuse(next.State, "")
 	}
 	return t.commit(e, next)
@@ -413,8 +419,9 @@ func (t *TxTracker) count(i *TxInfo) {
 }
 
 // commit stores next and publishes the change if there is one. When a
-// successful transaction goes straight from a pre-mined state to
-// Finalized, the table-required CONFIRMED step is published first.
+// successful transaction is first seen at or beyond finality, the
+// table-required CONFIRMED(n) step is published first, immediately
+// followed by FINALIZED.
 func (t *TxTracker) commit(e *trackedTx, next TxInfo) (TxInfo, error) {
 	cur := e.info
 	if sameInfo(cur, next) {
