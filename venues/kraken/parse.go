@@ -137,10 +137,10 @@ func (s *scanner) skipRest() {
 // tradeRow is one Trades row: [price, volume, time, side b/s, type m/l,
 // misc, trade_id].
 type tradeRow struct {
-	Trade  domain.Trade
+	Trade   domain.Trade
 	TradeID int64 // 0 when the row has no trade_id (older API versions)
-	Market bool   // order type: market (m) or limit (l)
-	Misc   string
+	Market  bool  // order type: market (m) or limit (l)
+	Misc    string
 }
 
 // parseTrades reads a GET /0/public/Trades body. last is the result's

@@ -34,7 +34,7 @@ func (p Pair) V2Name() string { return p.Symbol.Base + "/" + p.Symbol.Quote }
 // Market returns the pair's trading rules.
 func (p Pair) Market() domain.Market {
 	m := domain.Market{Venue: Name, Symbol: p.Symbol, VenueSymbol: p.Altname, Kind: domain.Spot,
-		Active:   p.Status == "" || p.Status == "online",
+		Active:    p.Status == "" || p.Status == "online",
 		MinAmount: p.OrderMin, MinNotional: p.CostMin, PriceScale: p.PairDecimals, AmountScale: p.LotDecimals}
 	m.PriceTick = p.TickSize
 	if m.PriceTick.IsZero() {
