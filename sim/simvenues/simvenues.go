@@ -9,13 +9,14 @@ import (
 	"github.com/pype-go/pype/sim"
 	"github.com/pype-go/pype/sim/binance"
 	"github.com/pype-go/pype/sim/bybit"
+	"github.com/pype-go/pype/sim/coinbase"
 	"github.com/pype-go/pype/sim/kraken"
 	"github.com/pype-go/pype/sim/okx"
 )
 
 // Registry returns a new registry holding every simulated venue.
 func Registry() *sim.Registry {
-	return sim.NewRegistry(binance.New(), bybit.New(), okx.New(), kraken.New())
+	return sim.NewRegistry(binance.New(), bybit.New(), okx.New(), kraken.New(), coinbase.New())
 }
 
 func withRegistry(cfg sim.Config) sim.Config {
