@@ -12,6 +12,7 @@ import (
 
 	"github.com/pype-go/pype/venues"
 	"github.com/pype-go/pype/venues/binance"
+	"github.com/pype-go/pype/venues/coinbase"
 )
 
 // Registry returns a new registry with every built-in adapter registered.
@@ -20,6 +21,7 @@ func Registry() *venues.Registry {
 	must(r.Register(binance.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) {
 		return binance.Open(ctx, cfg)
 	}))
+	must(r.Register(coinbase.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return coinbase.Open(ctx, cfg) }))
 	return r
 }
 
