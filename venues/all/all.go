@@ -12,6 +12,7 @@ import (
 
 	"github.com/pype-go/pype/venues"
 	"github.com/pype-go/pype/venues/binance"
+	"github.com/pype-go/pype/venues/bybit"
 	"github.com/pype-go/pype/venues/coinbase"
 )
 
@@ -22,6 +23,7 @@ func Registry() *venues.Registry {
 		return binance.Open(ctx, cfg)
 	}))
 	must(r.Register(coinbase.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return coinbase.Open(ctx, cfg) }))
+	must(r.Register(bybit.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bybit.Open(ctx, cfg) }))
 	return r
 }
 
