@@ -127,21 +127,26 @@ func parseKlines(body []byte, cat Category) ([]domain.OHLCBar, error) {
 }
 
 func klineRow(row []string, cat Category) (domain.OHLCBar, error) {
-	var b domain.OHLCBar
 	if len(row) < 7 {
-		return b, fmt.Errorf("%d columns (want 7: start, open, high, low, close, volume, turnover)", len(row))
+		return domain.OHLCBar{}, fmt.Errorf("%d columns (want 7: start, open, high, low, close, volume, turnover)", len(row))
 	}
 	ms, err := strconv.ParseInt(row[0], 10, 64)
 	if err != nil {
-		return b, fmt.Errorf("start time %q: %w", row[0], err)
+		return domain.OHLCBar{}, fmt.Errorf("start time %q: %w", row[0], err)
 	}
-	b.OpenTime = domain.MillisToNanos(ms)
-	fields := []struct {
+	return klineFields(ms, [6]string(row[1:7]), cat)
+}
+
+// klineFields builds a bar from its start (ms) and open, high, low, close,
+// volume, turnover.
+func klineFields(ms int64, v [6]string, cat Category) (domain.OHLCBar, error) {
+	b := domain.OHLCBar{OpenTime: domain.MillisToNanos(ms)}
+	var err error
+	for i, f := range [6]struct {
 		name string
 		dst  *decimal.Decimal
-	}{{"open", &b.Open}, {"high", &b.High}, {"low", &b.Low}, {"close", &b.Close}, {"volume", &b.Volume}, {"turnover", &b.QuoteVolume}}
-	for i, f := range fields {
-		if *f.dst, err = dec(f.name, row[i+1]); err != nil {
+	}{{"open", &b.Open}, {"high", &b.High}, {"low", &b.Low}, {"close", &b.Close}, {"volume", &b.Volume}, {"turnover", &b.QuoteVolume}} {
+		if *f.dst, err = dec(f.name, v[i]); err != nil {
 			return b, err
 		}
 	}
