@@ -19,11 +19,14 @@ import (
 
 // Defaults for backfills.
 const (
-	DefaultBookDepth          = 100
-	DefaultSymbolParallelism  = 4
-	backfillBatch             = 4096
-	finalFlushTimeout         = 2 * time.Minute
-	runUpdateEvery            = 5 * time.Second
+	DefaultBookDepth         = 100
+	DefaultSymbolParallelism = 4
+	backfillBatch            = 4096
+	finalFlushTimeout        = 2 * time.Minute
+	runUpdateEvery           = 5 * time.Second
+	// StaleTempAge is how old (by wall clock) a temporary file in a dataset
+	// must be before a backfill removes it as left by a crashed writer.
+	StaleTempAge              = time.Hour
 	maxReportedGapsPerDataset = 100
 )
 
@@ -352,6 +355,7 @@ func (a *App) Backfill(ctx context.Context, req BackfillRequest) (*BackfillResul
 	res.RunID = rec.ID
 	prov := domain.Provenance{Venue: p.info.Name, Transport: domain.REST, RunID: res.RunID, ToolVersion: a.ToolVersion, Source: sourceOf(rest)}
 
+	a.removeStaleTemp(ctx, p.ids)
 	tracker := &runTracker{app: a, rec: rec, every: runUpdateEvery}
 	par := req.Parallelism
 	if par <= 0 {
@@ -402,6 +406,30 @@ func (a *App) Backfill(ctx context.Context, req BackfillRequest) (*BackfillResul
 	}
 	tracker.finish(ctx, res, err)
 	return res, err
+}
+
+// removeStaleTemp deletes temporary files that crashed writers left in the
+// datasets (older than StaleTempAge by the wall clock, so a concurrent
+// writer's files are never touched). Failures are only logged.
+func (a *App) removeStaleTemp(ctx context.Context, ids []domain.DatasetID) {
+	opts := a.StoreOptions
+	opts.Now = time.Now // file times are wall-clock times
+	if opts.Logger == nil {
+		opts.Logger = a.log()
+	}
+	st, err := store.Open(a.DataDir, opts)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		removed, err := st.RemoveTemp(ctx, id, StaleTempAge)
+		if err != nil {
+			a.log().Warn("cannot remove stale temporary files", "dataset", id.String(), "err", err)
+		}
+		if len(removed) > 0 {
+			a.log().Info("removed temporary files left by an interrupted writer", "dataset", id.String(), "files", len(removed))
+		}
+	}
 }
 
 // checkSymbols validates symbols against the venue's market list when the

@@ -375,3 +375,29 @@ func TestBackfillWithoutMarketListerSkipsSymbolCheck(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestBackfillRemovesStaleTempFiles(t *testing.T) {
+	v := &apptest.Venue{}
+	a := newTestApp(t, v)
+	req := BackfillRequest{Venue: "fake", Symbols: []domain.Symbol{btc}, Type: domain.Trades, Range: rng("2024-01-01", "2024-01-02")}
+	mustBackfill(t, a, req)
+	dir := filepath.Join(a.DataDir, "fake", "BTC-USDT", "trades")
+	stale := filepath.Join(dir, ".2024-01-01.parquet.tmp-123")
+	fresh := filepath.Join(dir, ".2024-01-01.parquet.tmp-456")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * StaleTempAge)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	mustBackfill(t, a, req)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatal("stale temporary file kept")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatal("fresh temporary file (maybe another writer's) removed")
+	}
+}

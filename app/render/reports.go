@@ -164,6 +164,9 @@ func Inventory(w io.Writer, f Format, infos []store.DatasetInfo) error {
 		for _, c := range in.Corrupt {
 			fmt.Fprintf(w, "  %s: corrupt file %s\n", in.ID, c)
 		}
+		if n := len(in.Temp); n > 0 {
+			fmt.Fprintf(w, "  %s: %d temporary file(s), from a write in progress or an interrupted one (a backfill removes them after %s)\n", in.ID, n, "1h")
+		}
 	}
 	_, err := fmt.Fprintf(w, "%d dataset(s), %d file(s), %s rows, %s\n", len(infos), files, Count(rows), Bytes(bytes))
 	return err

@@ -80,6 +80,11 @@ func runEnv(ctx context.Context, env environment, args []string, stdout, stderr 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	for _, f := range c.closers {
+		if cerr := f(); cerr != nil {
+			fmt.Fprintf(stderr, "pype: %v\n", cerr)
+		}
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -173,8 +178,9 @@ type cli struct {
 	progress   string
 	quiet      bool
 
-	cfg *config.Config
-	log *slog.Logger
+	cfg     *config.Config
+	log     *slog.Logger
+	closers []func() error
 }
 
 func (c *cli) rootCommand() *cobra.Command {
@@ -217,7 +223,7 @@ Start with "pype demo": it runs offline on the built-in exchange simulator.
 		return &usageError{err}
 	})
 	root.AddCommand(c.venuesCommand(), c.backfillCommand(), c.streamCommand(), c.readCommand(),
-		c.inventoryCommand(), c.verifyCommand(), c.simCommand(), c.demoCommand(), c.configCommand(), c.versionCommand())
+		c.inventoryCommand(), c.verifyCommand(), c.runsCommand(), c.simCommand(), c.demoCommand(), c.configCommand(), c.versionCommand())
 	return root
 }
 
@@ -260,10 +266,19 @@ func (c *cli) newApp(reg *venues.Registry) *app.App {
 		reg.Getenv = c.env.getenv
 	}
 	a := &app.App{Venues: reg, DataDir: c.dataDir, Logger: c.log, Now: c.env.now, ToolVersion: "pype " + version}
+	a.Runs = c.runHistory(c.dataDir)
 	if c.env.configure != nil {
 		c.env.configure(a)
 	}
 	return a
+}
+
+// runHistory returns the run history of a data directory (opened on first
+// use, closed when the command ends).
+func (c *cli) runHistory(dataDir string) *app.RunHistory {
+	h := &app.RunHistory{Path: app.RunsPath(dataDir), Logger: c.log}
+	c.closers = append(c.closers, h.Close)
+	return h
 }
 
 // venueConfig merges the config file's venue settings with flags.

@@ -40,6 +40,7 @@ and only adds book snapshots.`,
 			prog := newBackfillProgress(cmd.Context(), c)
 			opts := demo.Options{DataDir: dir, Seed: seed, BookFor: bookFor, Logger: c.log, Log: prog.writer(c.stdout), Progress: prog.update,
 				Configure: func(a *app.App) {
+					a.Runs = c.runHistory(dir)
 					if c.env.configure != nil {
 						c.env.configure(a)
 					}

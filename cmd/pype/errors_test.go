@@ -63,7 +63,7 @@ func TestUsageErrors(t *testing.T) {
 		{"book with range", []string{"--data", data, "backfill", "--venue", "binance", "--symbol", "BTC/USDT", "--type", "book", "--from", "2024-01-01"}, "--from/--to do not apply to --type book"},
 		{"negative duration", []string{"--data", data, "stream", "--venue", "binance", "--symbol", "BTC/USDT", "--type", "trades", "--duration", "-1m"}, "must not be negative"},
 		{"unknown job", []string{"backfill", "--job", "nightly"}, `unknown job "nightly"`},
-		{"sim unknown venue", []string{"sim", "--venues", "ftx"}, `unknown simulated venue "ftx" (accepted: binance)`},
+		{"sim unknown venue", []string{"sim", "--venues", "ftx"}, `unknown simulated venue "ftx" (accepted: binance`},
 		{"sim bad fault", []string{"sim", "--faults", "explode=1"}, `unknown fault "explode"`},
 		{"sim truth needs now", []string{"sim", "truth", "--venue", "binance", "--symbol", "BTC/USDT", "--type", "trades"}, "--now is required"},
 	}

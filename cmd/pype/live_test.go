@@ -116,6 +116,29 @@ wait:
 	if err := json.Unmarshal([]byte(r.stdout), &ver); err != nil || len(ver) != 1 || ver[0].Duplicates != 0 || ver[0].MissingIDs != 0 || !ver[0].OK {
 		t.Fatalf("verify %v %+v", err, ver)
 	}
+	// The run history shows the killed run as interrupted, resumed by the
+	// rerun.
+	r = runCLI(t, env, "--data", data, "runs", "--format", "json").must(t, 0)
+	var hist []struct {
+		ID, State, ResumedFrom, ResumedBy string
+		Rows                              int64
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &hist); err != nil || len(hist) != 2 {
+		t.Fatalf("runs %v %s", err, r.stdout)
+	}
+	if hist[0].State != "done" || hist[1].State != "interrupted" || hist[0].ResumedFrom != hist[1].ID || hist[1].ResumedBy != hist[0].ID {
+		t.Fatalf("run history %+v", hist)
+	}
+	r = runCLI(t, env, "--data", data, "runs").must(t, 0)
+	if !strings.Contains(r.stdout, "interrupted") || !strings.Contains(r.stdout, "resumes "+hist[1].ID) {
+		t.Fatalf("runs table:\n%s", r.stdout)
+	}
+	r = runCLI(t, env, "--data", data, "runs", hist[1].ID).must(t, 0)
+	if !strings.Contains(r.stdout, "interrupted") || !strings.Contains(r.stdout, "resumed by "+hist[0].ID) {
+		t.Fatalf("runs show:\n%s", r.stdout)
+	}
+	runCLI(t, env, "--data", data, "runs", "no-such-run").must(t, exitUsage)
+
 	// No temporary files are left behind.
 	if tmp, _ := filepath.Glob(filepath.Join(dir, ".*tmp*")); len(tmp) > 0 {
 		t.Logf("temporary files after rerun: %v", tmp)
@@ -128,23 +151,27 @@ func TestStreamTradesWithDropsMatchesTruth(t *testing.T) {
 		simtest.Faults("binance", sim.Faults{WSDropEvery: 40}))
 	data := t.TempDir()
 	env := wallEnv(t, map[string]string{"PYPE_BINANCE_REST_URL": s.REST("binance"), "PYPE_BINANCE_WS_URL": s.WS("binance")})
-	r := runCLI(t, env, "--data", data, "--progress", "plain", "stream", "--venue", "binance", "--symbol", "BTC/USDT", "--type", "trades",
-		"--duration", "2500ms", "--flush-every", "500ms").must(t, 0)
+	stream := runCLI(t, env, "--data", data, "--progress", "plain", "stream", "--venue", "binance", "--symbol", "BTC/USDT", "--type", "trades",
+		"--duration", "4s", "--flush-every", "500ms").must(t, 0)
+	r := stream
 	if !strings.Contains(r.stdout, "records live") || !strings.Contains(r.stdout, "succeeded") {
 		t.Fatalf("stdout %q", r.stdout)
 	}
 	r = runCLI(t, env, "--data", data, "inventory", "--format", "json").must(t, 0)
 	var inv []render.InventoryEntry
 	if err := json.Unmarshal([]byte(r.stdout), &inv); err != nil || len(inv) != 1 || len(inv[0].Coverage) == 0 {
-		t.Fatalf("inventory %v %s", err, r.stdout)
+		t.Fatalf("inventory %v %s\nstream stdout:\n%s\nstream stderr:\n%s", err, r.stdout, stream.stdout, stream.stderr)
 	}
 	// The covered range holds exactly the venue's trades, dropped
 	// connections notwithstanding.
 	cov := inv[0].Coverage
 	from, to := time.Unix(0, cov[0].FromNs), time.Unix(0, cov[len(cov)-1].ToNs)
 	truth := aggTruth(t, s, "BTC/USDT", from, to)
-	if len(truth) < 20 {
-		t.Fatalf("only %d trades in the covered range %v", len(truth), cov)
+	// How much arrives depends on the machine's load; what arrived must be
+	// exactly the venue's trades.
+	t.Logf("%d trades in the covered range %s → %s", len(truth), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	if len(truth) == 0 {
+		t.Fatalf("no trade in the covered range %v\nstream stdout:\n%s\nstream stderr:\n%s", cov, stream.stdout, stream.stderr)
 	}
 	var rows [][]string
 	for _, row := range readTradesCSV(t, env, data, "BTC/USDT") {

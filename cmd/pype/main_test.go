@@ -92,7 +92,7 @@ func (r result) must(t *testing.T, code int) result {
 }
 
 var (
-	runIDRe    = regexp.MustCompile(`\b\d{8}T\d{6}Z-[0-9a-f]{6}\b`)
+	runIDRe    = regexp.MustCompile(`\b(\d{8}T\d{6}Z-[0-9a-f]{6}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b`)
 	durationRe = regexp.MustCompile(`\bin [0-9.]+(ns|µs|ms|s|m[0-9]+s)\b`)
 	sizeRe     = regexp.MustCompile(`\b[0-9.]+ (B|KiB|MiB)\b`)
 )
