@@ -276,3 +276,10 @@ func TestConfigFileJobsAndSecrets(t *testing.T) {
 		t.Fatalf("stderr %q", r.stderr)
 	}
 }
+
+func TestRunUsesAllVenues(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"venues"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "binance") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+}
