@@ -583,9 +583,15 @@ func (e *Engine) applyLive(t *tracked, d *domain.BookDelta) error {
 	return nil
 }
 
-// load replaces the book with an in-band snapshot and, if it verifies,
-// makes it live.
+// load replaces the book with an in-band snapshot (a delta with Reset set,
+// or one the continuity rule says resets the book, like Bybit's u = 1)
+// and, if it verifies, makes it live.
 func (e *Engine) load(t *tracked, d *domain.BookDelta) error {
+	if !d.Reset {
+		c := *d
+		c.Reset = true
+		d = &c
+	}
 	if err := t.book.ApplyDelta(d); err != nil {
 		e.resync(t, ReasonInvalid, err)
 		return err
@@ -821,6 +827,9 @@ func (e *Engine) bridge(t *tracked, snap *domain.BookSnapshot) bool {
 			t.stats.Skipped++
 			continue
 		case Apply, Reset:
+			if v == Reset && !d.Reset {
+				t.book.Clear()
+			}
 			if err := t.book.ApplyDelta(d); err != nil {
 				e.dropBuffered(t, i+1)
 				e.fail(t, ReasonInvalid, err)

@@ -755,3 +755,70 @@ func ExampleEngine() {
 	fmt.Println("bid", bid.Price, "ask", ask.Price, "vwap(buy 1)", vwap)
 	// Output: bid 100.0 ask 100.4 vwap(buy 1) 100.45
 }
+
+// TestBybitUpdateIDOneResets: Bybit sends u = 1 (a full snapshot) after a
+// service restart; it must replace the book, not be merged into it.
+func TestBybitUpdateIDOneResets(t *testing.T) {
+	e := newTestEngine(t, Config{Venue: "bybit", Continuity: BybitContinuity{}})
+	_ = e.Add(btcusdt)
+	snap := domain.BookDelta{Symbol: btcusdt, Seq: 100, Reset: true,
+		Bids: []domain.BookLevel{lv("100", "1"), lv("99", "1")}, Asks: []domain.BookLevel{lv("101", "1")}}
+	_ = e.Handle(&snap)
+	_ = e.Handle(&domain.BookDelta{Symbol: btcusdt, Seq: 101, Bids: []domain.BookLevel{lv("98", "4")}})
+	_ = e.Handle(&domain.BookDelta{Symbol: btcusdt, Seq: 101, Bids: []domain.BookLevel{lv("97", "4")}}) // duplicate id: skipped
+	restart := domain.BookDelta{Symbol: btcusdt, Seq: 1, Bids: []domain.BookLevel{lv("90", "2")}, Asks: []domain.BookLevel{lv("91", "2")}}
+	_ = e.Handle(&restart)
+	_ = e.Handle(&domain.BookDelta{Symbol: btcusdt, Seq: 2, Asks: []domain.BookLevel{lv("92", "1")}})
+	v, _ := e.Book(btcusdt)
+	bids, asks, err := v.TopN(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameLevels(t, "bids", bids, []domain.BookLevel{lv("90", "2")})
+	sameLevels(t, "asks", asks, []domain.BookLevel{lv("91", "2"), lv("92", "1")})
+	if st, _ := e.Stats(btcusdt); st.Skipped != 1 || st.Snapshots != 2 || st.Resyncs != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	_ = e.Handle(&domain.BookDelta{Symbol: btcusdt, Seq: 4}) // gap
+	if e.State(btcusdt) != Resyncing {
+		t.Fatalf("gap: %v", e.State(btcusdt))
+	}
+}
+
+// TestOKXSeqIDChain exercises the OKX rule through the engine: no-change
+// messages (seqId == prevSeqId), a sequence reset to a lower id, and a gap.
+func TestOKXSeqIDChain(t *testing.T) {
+	e := newTestEngine(t, Config{Venue: "okx", Continuity: OKXContinuity{}, Checksum: OKXChecksum{}})
+	_ = e.Add(btcusdt)
+	b := NewBook(btcusdt)
+	mk := func(seq, prev int64, reset bool, bids, asks []domain.BookLevel) *domain.BookDelta {
+		d := &domain.BookDelta{Symbol: btcusdt, Seq: seq, PrevSeq: prev, Reset: reset, Bids: bids, Asks: asks}
+		_ = b.ApplyDelta(d)
+		d.Checksum, d.HasChecksum = OKXChecksum{}.Checksum(b), true
+		return d
+	}
+	steps := []*domain.BookDelta{
+		mk(10, -1, true, []domain.BookLevel{lv("100", "1")}, []domain.BookLevel{lv("101", "1")}),
+		mk(15, 10, false, []domain.BookLevel{lv("99", "2")}, nil),
+		mk(15, 15, false, nil, nil), // no change
+		mk(3, 15, false, nil, []domain.BookLevel{lv("102", "5")}), // sequence reset
+		mk(4, 3, false, []domain.BookLevel{lv("100", "0")}, nil),
+	}
+	for i, d := range steps {
+		if err := e.Handle(d); err != nil {
+			t.Fatal(err)
+		}
+		if e.State(btcusdt) != Live {
+			t.Fatalf("step %d: %v", i, e.State(btcusdt))
+		}
+	}
+	v, _ := e.Book(btcusdt)
+	got, _ := v.Clone()
+	if !got.Equal(b) {
+		t.Fatal("book differs")
+	}
+	_ = e.Handle(&domain.BookDelta{Symbol: btcusdt, Seq: 9, PrevSeq: 7})
+	if e.State(btcusdt) != Resyncing {
+		t.Fatalf("gap: %v", e.State(btcusdt))
+	}
+}
