@@ -800,7 +800,7 @@ func TestOKXSeqIDChain(t *testing.T) {
 	steps := []*domain.BookDelta{
 		mk(10, -1, true, []domain.BookLevel{lv("100", "1")}, []domain.BookLevel{lv("101", "1")}),
 		mk(15, 10, false, []domain.BookLevel{lv("99", "2")}, nil),
-		mk(15, 15, false, nil, nil), // no change
+		mk(15, 15, false, nil, nil),                               // no change
 		mk(3, 15, false, nil, []domain.BookLevel{lv("102", "5")}), // sequence reset
 		mk(4, 3, false, []domain.BookLevel{lv("100", "0")}, nil),
 	}
