@@ -60,7 +60,9 @@ func (a *Adapter) historyCandles(ctx context.Context, inst, bar string, span dom
 }
 
 // ceilMillis rounds ns up to whole milliseconds (in ms).
-func ceilMillis(ns int64) int64 { return domain.NanosToMillis(domain.CeilNs(ns, int64(time.Millisecond))) }
+func ceilMillis(ns int64) int64 {
+	return domain.NanosToMillis(domain.CeilNs(ns, int64(time.Millisecond)))
+}
 
 // BackfillCandles yields the closed candles of req.Symbol and req.Span with
 // open times in req.Range, oldest first, each once. Spans of 6 hours and

@@ -319,10 +319,10 @@ func (m *mux) onFrame(i int, f ws.Frame, h streamHandler) bool {
 // permanentCodes are WebSocket error codes that re-sending the same
 // subscription cannot fix: the stream ends with a *StreamError.
 var permanentCodes = map[string]bool{
-	"60011": true, // please log in
-	"60012": true, // invalid request
-	"60013": true, // invalid args
-	"60018": true, // wrong URL, channel or instrument
+	"60011": true,                               // please log in
+	"60012": true,                               // invalid request
+	"60013": true,                               // invalid args
+	"60018": true,                               // wrong URL, channel or instrument
 	"60029": true, "60030": true, "64003": true, // fee tier too low for the channel
 	"64001": true, "64002": true, // channel on the wrong endpoint
 	"64004": true, // books and books-l2-tbt together
