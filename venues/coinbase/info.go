@@ -120,7 +120,7 @@ func Info() venues.Info {
 				Notes: "Coinbase Exchange has no candle channel: bars are built locally from the gap-filled matches stream and closed by heartbeat time; the bar in progress at start is seeded from REST trades"},
 			{DataType: domain.Book, Transport: domain.WebSocket, Mode: domain.Stream, History: domain.HistoryNone,
 				Markets: spot,
-				Notes: "level2_batch (public; level2 needs authentication): in-band snapshot + l2update, which carry no sequence number; resync by resubscribing on reconnect, crossed book or periodic refresh"},
+				Notes:   "level2_batch (public; level2 needs authentication): in-band snapshot + l2update, which carry no sequence number; resync by resubscribing on reconnect, crossed book or periodic refresh"},
 		},
 		Notes: "Public REST limit 10 requests/s per IP (bursts to 15); pype paces at 10/s. No per-response usage header.",
 	}

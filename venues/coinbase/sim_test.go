@@ -1,0 +1,185 @@
+package coinbase
+
+import (
+	"errors"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/sim"
+	"github.com/pype-go/pype/sim/simtest"
+	"github.com/pype-go/pype/transport/ws"
+	"github.com/pype-go/pype/venues"
+)
+
+// simNow is the simulator's fixed virtual now in the end-to-end tests.
+var simNow = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+
+var btcusd = domain.NewSymbol("BTC", "USD")
+
+// startSim starts a frozen Coinbase simulator. Rate limits are off unless
+// a test turns them on: the venue's 10 requests/s would make long
+// backfills slow, and the limiter is tested on its own.
+func startSim(t testing.TB, opts ...simtest.Option) *simtest.Sim {
+	t.Helper()
+	base := []simtest.Option{simtest.Venues(Name), simtest.Seed(7), simtest.Now(simNow), simtest.Frozen(),
+		simtest.History(31 * 24 * time.Hour), simtest.Configure(func(c *sim.Config) { c.Limits.Disabled = true })}
+	return simtest.Start(t, append(base, opts...)...)
+}
+
+func openSim(t testing.TB, s *simtest.Sim, cfg venues.Config, opts ...Option) *Adapter {
+	t.Helper()
+	cfg.RESTURL, cfg.WSURL = s.REST(Name), s.WS(Name)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.WeightLimit == 0 {
+		cfg.WeightLimit = 10000
+	}
+	base := []Option{WithRetries(10, 2*time.Millisecond), WithWSBackoff(ws.BackoffFunc(func(int) time.Duration { return 10 * time.Millisecond }))}
+	a, err := Open(t.Context(), cfg, append(base, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	return a
+}
+
+func sameBar(g, w domain.OHLCBar) bool {
+	return g.OpenTime == w.OpenTime && g.Open.Cmp(w.Open) == 0 && g.High.Cmp(w.High) == 0 && g.Low.Cmp(w.Low) == 0 &&
+		g.Close.Cmp(w.Close) == 0 && g.Volume.Cmp(w.Volume) == 0
+}
+
+func sameBars(t *testing.T, got, want []domain.OHLCBar) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d bars, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !sameBar(got[i], want[i]) || !got[i].Closed {
+			t.Fatalf("bar %d (%s) = %+v, want %+v", i, domain.FormatNs(want[i].OpenTime), got[i], want[i])
+		}
+	}
+}
+
+// closedTruth is the truth's candles without the bar still forming.
+func closedTruth(t testing.TB, s *simtest.Sim, span domain.Span, r domain.Range) []domain.OHLCBar {
+	t.Helper()
+	want, err := s.Truth(Name).Candles("BTC/USD", span, r.Start, r.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(want) > 0 && !want[len(want)-1].Closed {
+		want = want[:len(want)-1]
+	}
+	return want
+}
+
+func collectBars(t *testing.T, a *Adapter, req venues.CandleRequest) []domain.OHLCBar {
+	t.Helper()
+	var got []domain.OHLCBar
+	for b, err := range a.BackfillCandles(t.Context(), req) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, b)
+	}
+	return got
+}
+
+func TestSimCandles(t *testing.T) {
+	s := startSim(t)
+	a := openSim(t, s, venues.Config{})
+	for _, tc := range []struct {
+		span domain.Span
+		back time.Duration
+	}{
+		{domain.Span1m, 3 * 24 * time.Hour},
+		{domain.Span5m, 5 * 24 * time.Hour},
+		{domain.Span15m, 7 * 24 * time.Hour},
+		{domain.Span1h, 30 * 24 * time.Hour},
+		{domain.Span6h, 30 * 24 * time.Hour},
+		{domain.Span1d, 30 * 24 * time.Hour},
+	} {
+		t.Run(tc.span.String(), func(t *testing.T) {
+			// An unaligned start and an end in the future.
+			r := domain.Range{Start: domain.Nanos(simNow.Add(-tc.back).Add(17 * time.Second)), End: domain.Nanos(simNow.Add(time.Hour))}
+			var covered time.Duration
+			got := collectBars(t, a, venues.CandleRequest{Symbol: btcusd, Span: tc.span, Range: r,
+				Covered: func(c domain.Range) { covered += c.Duration() }})
+			sameBars(t, got, closedTruth(t, s, tc.span, r))
+			if want := time.Duration(tc.span.Floor(domain.Nanos(simNow)) - r.Start); covered != want {
+				t.Fatalf("covered %v, want %v", covered, want)
+			}
+		})
+	}
+}
+
+func TestSimTradesEqualTruth(t *testing.T) {
+	s := startSim(t)
+	a := openSim(t, s, venues.Config{}, WithTradeChunk(3))
+	// Three hours ending 20 days ago: the range's ids are found by search.
+	end := simNow.Add(-20 * 24 * time.Hour)
+	r := domain.Range{Start: domain.Nanos(end.Add(-3 * time.Hour)), End: domain.Nanos(end)}
+	var got []domain.Trade
+	var gaps []venues.Gap
+	var covered time.Duration
+	for tr, err := range a.BackfillTrades(t.Context(), venues.TradeRequest{Symbol: btcusd, Range: r,
+		Gap: func(g venues.Gap) { gaps = append(gaps, g) }, Covered: func(c domain.Range) { covered += c.Duration() }}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, tr)
+	}
+	want, err := s.Truth(Name).Trades("BTC/USD", r.Start, r.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d trades, want %d", len(got), len(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.ID != w.ID || g.Time != w.Time || g.Price.Cmp(w.Price) != 0 || g.Amount.Cmp(w.Amount) != 0 || g.Side != w.Side {
+			t.Fatalf("trade %d = %+v, want %+v", i, g, w)
+		}
+	}
+	if len(gaps) != 0 {
+		t.Fatalf("gaps %v", gaps)
+	}
+	if covered != r.Duration() {
+		t.Fatalf("covered %v of %v", covered, r.Duration())
+	}
+	// Same-millisecond bursts exist, and some straddle page seams.
+	same := 0
+	for i := 1; i < len(want); i++ {
+		if want[i].Time == want[i-1].Time {
+			same++
+		}
+	}
+	if same == 0 {
+		t.Fatal("no same-millisecond trades in the range")
+	}
+	t.Logf("%d trades, %d sharing a millisecond with the previous one", len(got), same)
+}
+
+func TestSimErrors(t *testing.T) {
+	s := startSim(t)
+	a := openSim(t, s, venues.Config{})
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-time.Hour)), End: domain.Nanos(simNow)}
+	for _, err := range a.BackfillCandles(t.Context(), venues.CandleRequest{Symbol: btcusd, Span: domain.Span4h, Range: r}) {
+		var ge *GranularityError
+		if !errors.Is(err, ErrInvalidGranularity) || !errors.Is(err, domain.ErrNoCapability) || !errors.As(err, &ge) {
+			t.Fatalf("4h: %v", err)
+		}
+	}
+	for _, err := range a.BackfillTrades(t.Context(), venues.TradeRequest{Symbol: domain.NewSymbol("DOGE", "USD"), Range: r}) {
+		var se *SymbolError
+		if !errors.Is(err, ErrInvalidSymbol) || !errors.As(err, &se) || !slices.Contains(se.Suggestions, "BTC/USD") && len(se.Suggestions) > 0 {
+			t.Fatalf("DOGE: %v", err)
+		}
+		t.Log(err)
+	}
+}
