@@ -20,7 +20,7 @@ func Example() {
 	defer os.RemoveAll(dir)
 
 	reg := venues.NewRegistry() // in the CLI: venues/all.Registry()
-	fake := &apptest.Venue{}     // a deterministic in-memory venue
+	fake := &apptest.Venue{}    // a deterministic in-memory venue
 	_ = fake.Register(reg)
 	a := &app.App{Venues: reg, DataDir: dir, Logger: slog.New(slog.DiscardHandler),
 		Now: func() time.Time { return time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC) }}
