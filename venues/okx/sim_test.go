@@ -2,9 +2,9 @@ package okx
 
 import (
 	"errors"
+	"log/slog"
 	"net/url"
 	"strings"
-	"log/slog"
 	"testing"
 	"time"
 
