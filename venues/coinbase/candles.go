@@ -2,10 +2,12 @@ package coinbase
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pype-go/pype/domain"
@@ -24,6 +26,11 @@ func (a *Adapter) Candles(ctx context.Context, sym domain.Symbol, span domain.Sp
 	}
 	if err := w.Validate(); err != nil {
 		return nil, err
+	}
+	if n := span.Bars(span.Floor(w.Start), span.Ceil(w.End)); n > MaxCandles {
+		// The venue rejects such a range; some clients report it silently
+		// truncated instead. Either way: refuse it here.
+		return nil, fmt.Errorf("coinbase: candles %s: %d bars requested: %w", w, n, &paginate.TooLargeError{Max: MaxCandles, Err: ErrTooManyCandles})
 	}
 	product, err := a.VenueSymbol(ctx, sym)
 	if err != nil {
@@ -65,6 +72,11 @@ func (a *Adapter) candles(ctx context.Context, product string, gran int, span do
 	q.Set("end", domain.Time(end).Format(isoSeconds))
 	resp, err := a.get(ctx, epCandles, product, q)
 	if err != nil {
+		if errors.Is(err, ErrTooManyCandles) {
+			// Tell the paginator the venue's real maximum when the
+			// message names it ("... exceeds 300").
+			return nil, &paginate.TooLargeError{Max: maxFromMessage(err), Err: err}
+		}
 		return nil, err
 	}
 	bars, err := parseCandles(resp.Body, nil)
@@ -135,4 +147,18 @@ func (a *Adapter) BackfillCandles(ctx context.Context, req venues.CandleRequest)
 			}
 		}
 	}
+}
+
+// maxFromMessage reads N from "... exceeds N", 0 if absent.
+func maxFromMessage(err error) int {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		return 0
+	}
+	_, after, ok := strings.Cut(ae.Msg, "exceeds ")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimRight(strings.Fields(after + " x")[0], "."))
+	return max(n, 0)
 }

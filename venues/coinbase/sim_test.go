@@ -183,3 +183,124 @@ func TestSimErrors(t *testing.T) {
 		t.Log(err)
 	}
 }
+
+func collectTrades(t *testing.T, a *Adapter, r domain.Range) []domain.Trade {
+	t.Helper()
+	var got []domain.Trade
+	for tr, err := range a.BackfillTrades(t.Context(), venues.TradeRequest{Symbol: btcusd, Range: r}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, tr)
+	}
+	return got
+}
+
+func sameTrades(t *testing.T, s *simtest.Sim, got []domain.Trade, r domain.Range) {
+	t.Helper()
+	want, err := s.Truth(Name).Trades("BTC/USD", r.Start, r.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d trades, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].ID != want[i].ID || got[i].Time != want[i].Time || got[i].Price.Cmp(want[i].Price) != 0 {
+			t.Fatalf("trade %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestSimBackfillsWithFaults(t *testing.T) {
+	faults := sim.Faults{ServerErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.05, RateLimitRate: 0.1, Latency: time.Millisecond, Jitter: 2 * time.Millisecond}
+	// The venue's rate limit is on (forced 429s come from the limiter):
+	// the adapter paces at the published 10/s.
+	s := startSim(t, simtest.Faults(Name, faults), simtest.Configure(func(c *sim.Config) { c.Limits.Disabled = false }))
+	a := openSim(t, s, venues.Config{Concurrency: 4, WeightLimit: PublicRatePerSecond}, WithRetries(30, time.Millisecond), WithTradeChunk(2))
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-48 * time.Hour)), End: domain.Nanos(simNow.Add(-24 * time.Hour))}
+	sameBars(t, collectBars(t, a, venues.CandleRequest{Symbol: btcusd, Span: domain.Span5m, Range: r}), closedTruth(t, s, domain.Span5m, r))
+	tr := domain.Range{Start: domain.Nanos(simNow.Add(-50 * time.Hour)), End: domain.Nanos(simNow.Add(-49 * time.Hour))}
+	sameTrades(t, s, collectTrades(t, a, tr), tr)
+	st := s.Stats(Name)
+	for _, k := range []string{sim.FaultServerError, sim.FaultReset, sim.FaultTruncate, sim.FaultRateLimit} {
+		if st.Faults[k] == 0 {
+			t.Fatalf("no %s fault injected: %+v", k, st.Faults)
+		}
+	}
+}
+
+func TestSimCandleWindowsUnderVenueVariants(t *testing.T) {
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-3 * 24 * time.Hour)), End: domain.Nanos(simNow)}
+	for _, tc := range []struct {
+		name string
+		opts map[string]string
+	}{
+		{"end inclusive", map[string]string{"coinbase.candlesEnd": "inclusive"}},
+		// A venue that silently keeps the newest 300 bars of a larger
+		// range: windows never exceed 300, so nothing is cut.
+		{"silent truncation at 300", map[string]string{"coinbase.candlesOverLimit": "truncate"}},
+		// A venue rejecting windows over 100 bars ("... exceeds 100"):
+		// windows are split to the maximum it names.
+		{"rejecting over 100", map[string]string{"coinbase.candlesMax": "100"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startSim(t, simtest.Configure(func(c *sim.Config) { c.Options = tc.opts }))
+			a := openSim(t, s, venues.Config{})
+			sameBars(t, collectBars(t, a, venues.CandleRequest{Symbol: btcusd, Span: domain.Span1m, Range: r}), closedTruth(t, s, domain.Span1m, r))
+		})
+	}
+}
+
+func TestSimRateLimitRespected(t *testing.T) {
+	s := simtest.Start(t, simtest.Venues(Name), simtest.Seed(7), simtest.Now(simNow), simtest.Frozen(), simtest.History(10*24*time.Hour))
+	cfg := venues.Config{RESTURL: s.REST(Name), WSURL: s.WS(Name), Logger: slog.New(slog.DiscardHandler), Concurrency: 8}
+	a, err := Open(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	// 25 requests at the published 10/s: about 2.5 s, and no 429.
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-23 * 300 * time.Minute)), End: domain.Nanos(simNow)}
+	start := time.Now()
+	got := collectBars(t, a, venues.CandleRequest{Symbol: btcusd, Span: domain.Span1m, Range: r})
+	if len(got) == 0 {
+		t.Fatal("no bars")
+	}
+	if st := s.Stats(Name); st.Status429 != 0 {
+		t.Fatalf("%d 429s", st.Status429)
+	}
+	if el := time.Since(start); el < time.Second {
+		t.Fatalf("25 requests in %v: the limiter did not pace", el)
+	}
+}
+
+func TestSimBookSnapshot(t *testing.T) {
+	s := startSim(t)
+	a := openSim(t, s, venues.Config{})
+	for _, depth := range []int{1, 50, 0} {
+		b, err := a.BookSnapshot(t.Context(), btcusd, depth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := s.Truth(Name).Book("BTC/USD", domain.Nanos(simNow), depth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Bids) != len(want.Bids) || len(b.Asks) != len(want.Asks) || b.Seq == 0 || b.Time != domain.Nanos(simNow) {
+			t.Fatalf("depth %d: %d/%d levels (want %d/%d), seq %d", depth, len(b.Bids), len(b.Asks), len(want.Bids), len(want.Asks), b.Seq)
+		}
+		for i := range want.Bids {
+			if b.Bids[i].Price.Cmp(want.Bids[i].Price) != 0 || b.Bids[i].Amount.Cmp(want.Bids[i].Amount) != 0 {
+				t.Fatalf("bid %d %+v, want %+v", i, b.Bids[i], want.Bids[i])
+			}
+		}
+	}
+	if _, err := a.BookSnapshot(t.Context(), domain.NewSymbol("BTC", "EUR"), 10); !errors.Is(err, ErrInvalidSymbol) {
+		t.Fatal(err)
+	}
+	ms, err := a.Markets(t.Context())
+	if err != nil || len(ms) != 4 {
+		t.Fatalf("%d markets, %v", len(ms), err)
+	}
+}
