@@ -111,7 +111,6 @@ type product struct {
 	lotScale   int // base_increment decimals
 	tick, lot  string
 	minFunds   string
-	baseMinStr string
 }
 
 func newProduct(sr *sim.Series) *product {

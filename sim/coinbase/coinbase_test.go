@@ -99,11 +99,7 @@ func TestRESTShapesMatchRecordedPayloads(t *testing.T) {
 	if !slices.Equal(keys(t, got[0]), keys(t, rec[0])) {
 		t.Fatalf("trade keys %v, recorded %v", keys(t, got[0]), keys(t, rec[0]))
 	}
-	var tr struct {
-		TradeID     int64  `json:"trade_id"`
-		Side, Size  string `json:"side"`
-		Price, Time string
-	}
+	var tr cbTrade
 	if err := json.Unmarshal(got[0], &tr); err != nil || tr.TradeID == 0 {
 		t.Fatalf("%s: %v", got[0], err)
 	}

@@ -333,3 +333,24 @@ func (a *Adapter) Markets(ctx context.Context) ([]domain.Market, error) {
 	}
 	return append([]domain.Market(nil), t.markets...), nil
 }
+
+// Market returns one product's trading rules, read fresh from GET
+// /products/{id}. Unknown products fail with ErrInvalidSymbol.
+func (a *Adapter) Market(ctx context.Context, sym domain.Symbol) (domain.Market, error) {
+	product, err := a.VenueSymbol(ctx, sym)
+	if err != nil {
+		return domain.Market{}, err
+	}
+	resp, err := a.get(ctx, epProduct, product, nil)
+	if err != nil {
+		return domain.Market{}, err
+	}
+	m, ok, err := parseProduct(resp.Body)
+	if err != nil {
+		return domain.Market{}, err
+	}
+	if !ok {
+		return domain.Market{}, &SymbolError{Symbol: sym.String(), VenueSymbol: product}
+	}
+	return m, nil
+}

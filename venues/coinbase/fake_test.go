@@ -229,6 +229,10 @@ func TestBackfillTradesReportsLostIDs(t *testing.T) {
 			t.Fatalf("ids %d then %d", got[i-1], got[i])
 		}
 	}
+	// 100,000 ids: 100 pages, 2 searches, 1 hole refetch, 3 retried 503s.
+	if n := f.reqs(); n > 100+2*25+2+3+5 {
+		t.Fatalf("%d requests", n)
+	}
 	if len(gaps) != 1 || gaps[0].FirstID != "120000" || gaps[0].LastID != "120009" {
 		t.Fatalf("gaps %+v", gaps)
 	}

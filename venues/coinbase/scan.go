@@ -352,9 +352,3 @@ func daysFromCivil(y, m, d int) int64 {
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
 }
-
-// appendTime writes ns as Coinbase writes times: RFC 3339, UTC, with
-// microseconds ("2024-01-01T00:00:00.000000Z").
-func appendTime(dst []byte, ns int64) []byte {
-	return time.Unix(0, ns).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000000Z")
-}

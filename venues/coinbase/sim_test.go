@@ -303,4 +303,8 @@ func TestSimBookSnapshot(t *testing.T) {
 	if err != nil || len(ms) != 4 {
 		t.Fatalf("%d markets, %v", len(ms), err)
 	}
+	m, err := a.Market(t.Context(), domain.NewSymbol("SOL", "USD"))
+	if err != nil || m.VenueSymbol != "SOL-USD" || m.PriceTick.String() != "0.01" || m.AmountStep.String() != "0.001" || !m.Active {
+		t.Fatalf("%+v %v", m, err)
+	}
 }
