@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +282,19 @@ func TestRunUsesAllVenues(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"venues"}, &out, &errb); code != 0 || !strings.Contains(out.String(), "binance") {
 		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+}
+
+func TestProgressBarMode(t *testing.T) {
+	v := &apptest.Venue{Every: time.Second}
+	env := fakeEnv(t, v)
+	env.terminal = func(io.Writer) bool { return true }
+	r := runCLI(t, env, "--data", t.TempDir(), "backfill", "--venue", "fake", "--symbol", "BTC/USDT,ETH/USDT", "--type", "trades",
+		"--from", "2024-01-01", "--to", "2024-01-01T06:00:00Z").must(t, 0)
+	t.Logf("bar output:\n%s", r.stdout)
+	for _, want := range []string{"fake/BTC-USDT/trades", "rows/s", "100 %", "21,600 rows received"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("bar output lacks %q:\n%s", want, r.stdout)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,16 @@ func compareWithTruth(t *testing.T, rows [][]string, truth []domain.Trade) {
 // SIGKILL in the middle of a backfill, reruns it, and checks the result
 // equals the simulator's ground truth with no duplicates.
 func TestKill9DuringBackfillThenRerun(t *testing.T) {
+	testSignalDuringBackfill(t, syscall.SIGKILL)
+}
+
+// TestCtrlCDuringBackfillThenRerun sends SIGINT (Ctrl-C): the CLI flushes,
+// exits 130 and records the run as interrupted; the rerun resumes it.
+func TestCtrlCDuringBackfillThenRerun(t *testing.T) {
+	testSignalDuringBackfill(t, syscall.SIGINT)
+}
+
+func testSignalDuringBackfill(t *testing.T, sig syscall.Signal) {
 	if testing.Short() {
 		t.Skip("subprocess test")
 	}
@@ -95,16 +106,23 @@ wait:
 			}
 		}
 	}
-	if err := cmd.Process.Kill(); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	err := <-exited
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != -1 {
-		t.Fatalf("subprocess was not killed: %v\n%s", err, out.String())
+	wantCode := -1 // killed
+	if sig == syscall.SIGINT {
+		wantCode = exitInterrupted
+	}
+	if !errors.As(err, &ee) || ee.ExitCode() != wantCode {
+		t.Fatalf("subprocess exit %v, want code %d\n%s", err, wantCode, out.String())
+	}
+	if sig == syscall.SIGINT && !strings.Contains(out.String(), "run the same command again to resume") {
+		t.Fatalf("no resume hint after Ctrl-C:\n%s", out.String())
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.parquet"))
-	if len(files) >= 4 {
+	if sig == syscall.SIGKILL && len(files) >= 4 {
 		t.Logf("all partitions existed at kill time: %v", files)
 	}
 

@@ -44,9 +44,20 @@ type dsProgress struct {
 func newBackfillProgress(ctx context.Context, c *cli) *backfillProgress {
 	bp := &backfillProgress{mode: c.progressMode(), now: c.env.now, out: c.stderr, state: map[domain.DatasetID]*dsProgress{}}
 	if bp.mode == "bar" {
-		bp.p = mpb.NewWithContext(ctx, mpb.WithOutput(c.stdout), mpb.WithWidth(32), mpb.WithRefreshRate(200*time.Millisecond))
+		bp.p = newContainer(ctx, c, 200*time.Millisecond)
 	}
 	return bp
+}
+
+// newContainer returns an mpb container on the command's stdout. On a
+// terminal mpb sizes lines to it; when --progress bar is forced on something
+// else, lines are 160 columns and refreshed all the same.
+func newContainer(ctx context.Context, c *cli, every time.Duration) *mpb.Progress {
+	opts := []mpb.ContainerOption{mpb.WithOutput(c.stdout), mpb.WithRefreshRate(every), mpb.WithAutoRefresh()}
+	if !c.env.terminal(c.stdout) {
+		opts = append(opts, mpb.WithWidth(160))
+	}
+	return mpb.NewWithContext(ctx, opts...)
 }
 
 // rate returns rows per second and a formatted ETA.
@@ -91,7 +102,7 @@ func (bp *backfillProgress) updateBar(p app.BackfillProgress, d *dsProgress) {
 	}
 	if d.bar == nil && p.TotalNs > 0 {
 		name := p.Dataset.String()
-		d.bar = bp.p.AddBar(p.TotalNs,
+		d.bar = bp.p.AddBar(p.TotalNs, mpb.BarWidth(32),
 			mpb.PrependDecorators(decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}), decor.Percentage(decor.WCSyncSpace)),
 			mpb.AppendDecorators(
 				decor.Any(func(decor.Statistics) string {
@@ -190,8 +201,8 @@ func newStreamProgress(ctx context.Context, c *cli, title string) *streamProgres
 	sp.start = sp.now()
 	sp.last = sp.start
 	if sp.mode == "bar" {
-		sp.p = mpb.NewWithContext(ctx, mpb.WithOutput(c.stdout), mpb.WithWidth(16), mpb.WithRefreshRate(250*time.Millisecond))
-		sp.bar = sp.p.New(0, mpb.SpinnerStyle(), mpb.PrependDecorators(decor.Name(title, decor.WC{C: decor.DindentRight | decor.DextraSpace})),
+		sp.p = newContainer(ctx, c, 250*time.Millisecond)
+		sp.bar = sp.p.New(0, mpb.SpinnerStyle(), mpb.BarWidth(3), mpb.PrependDecorators(decor.Name(title, decor.WC{C: decor.DindentRight | decor.DextraSpace})),
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
 				if l := sp.shown.Load(); l != nil {
 					return *l
