@@ -1,0 +1,2 @@
+// Package bitfinex is pype's Bitfinex (API v2) venue adapter.
+package bitfinex
