@@ -12,6 +12,7 @@ import (
 
 	"github.com/pype-go/pype/venues"
 	"github.com/pype-go/pype/venues/binance"
+	"github.com/pype-go/pype/venues/bitfinex"
 	"github.com/pype-go/pype/venues/bybit"
 	"github.com/pype-go/pype/venues/coinbase"
 )
@@ -24,6 +25,7 @@ func Registry() *venues.Registry {
 	}))
 	must(r.Register(coinbase.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return coinbase.Open(ctx, cfg) }))
 	must(r.Register(bybit.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bybit.Open(ctx, cfg) }))
+	must(r.Register(bitfinex.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bitfinex.Open(ctx, cfg) }))
 	return r
 }
 
