@@ -179,6 +179,7 @@ type HistoryError struct {
 	Span     domain.Span
 	From     int64 // requested start (ns)
 	Earliest int64 // earliest instant served (ns); 0 if none at all
+	Count    int   // the venue keeps only this many recent rows (when not by time)
 	Detail   string
 }
 
@@ -186,6 +187,10 @@ func (e *HistoryError) Error() string {
 	what := string(e.Type)
 	if e.Type.HasSpan() {
 		what += " " + e.Span.String()
+	}
+	if e.Earliest == 0 && e.Count > 0 {
+		return fmt.Sprintf("%s serves only its most recent %d %s over REST, so no range of history can be backfilled completely%s; record them live with pype stream --type %s",
+			e.Venue, e.Count, what, suffix(e.Detail), e.Type)
 	}
 	if e.Earliest == 0 {
 		return fmt.Sprintf("%s keeps no %s history over REST%s", e.Venue, what, suffix(e.Detail))

@@ -287,6 +287,10 @@ func checkHistory(venue string, c domain.Capability, t domain.DataType, span dom
 			e := span.Add(span.Floor(now), -int64(c.RecentCount))
 			earliest = max(earliest, e)
 		}
+		if earliest == 0 && c.RecentCount > 0 {
+			// The last N trades: no time range can be promised complete.
+			return &HistoryError{Venue: venue, Type: t, Span: span, From: from, Count: c.RecentCount, Detail: c.Notes}
+		}
 		if earliest != 0 && from < earliest {
 			detail := c.Notes
 			if c.RecentCount > 0 && t == domain.OHLC {

@@ -280,7 +280,7 @@ func TestBackfillBook(t *testing.T) {
 
 func TestBackfillBadInput(t *testing.T) {
 	v := &apptest.Venue{}
-	recent := &apptest.Venue{Name: "recent", History: domain.HistoryRecent, RecentCount: 720}
+	recent := &apptest.Venue{Name: "recent", History: domain.HistoryRecent, RecentCount: 720, RecentTrades: 60}
 	a := newTestApp(t, v)
 	if err := recent.Register(a.Venues); err != nil {
 		t.Fatal(err)
@@ -298,6 +298,7 @@ func TestBackfillBadInput(t *testing.T) {
 		{"no span", func(r *BackfillRequest) { r.Span = 0 }, new(*InputError), "ohlc needs a span"},
 		{"future", func(r *BackfillRequest) { r.Range = rng("2024-03-05", "2024-03-06") }, new(*InputError), "not in the past"},
 		{"recent only", func(r *BackfillRequest) { r.Venue = "recent" }, new(*HistoryError), "recent serves ohlc 1h only from 2024-01-31T00:00:00Z on"},
+		{"recent trades only", func(r *BackfillRequest) { r.Venue, r.Type, r.Span = "recent", domain.Trades, 0 }, new(*HistoryError), "recent serves only its most recent 60 trades over REST"},
 		{"unknown symbol", func(r *BackfillRequest) { r.Symbols = []domain.Symbol{domain.NewSymbol("BTC", "EUR")} }, new(*UnknownSymbolError), "unknown symbol BTC/EUR on fake (similar listed symbols: BTC/USDT)"},
 		{"perp on spot venue", func(r *BackfillRequest) { r.Symbols = []domain.Symbol{domain.MustParseSymbol("BTC/USD:perp")} }, new(*domain.CapabilityError), "perp markets"},
 		{"duplicate symbol", func(r *BackfillRequest) { r.Symbols = []domain.Symbol{btc, btc} }, new(*InputError), "listed twice"},

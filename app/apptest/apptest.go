@@ -36,8 +36,10 @@ type Venue struct {
 	Dropped []int64
 	// History overrides the declared history depth of candles and trades.
 	History domain.History
-	// RecentCount is the declared RecentCount with HistoryRecent.
+	// RecentCount is the declared RecentCount of candles with HistoryRecent.
 	RecentCount int
+	// RecentTrades is the declared RecentCount of trades with HistoryRecent.
+	RecentTrades int
 	// PageSize is the number of rows per declared coverage page; default 100.
 	PageSize int
 	// NoMarkets makes the venue not implement MarketLister.
@@ -143,7 +145,7 @@ func (v *Venue) Info() venues.Info {
 		Name: v.name(), DisplayName: "Fake venue", RESTURL: "http://fake.invalid", WSURL: "ws://fake.invalid",
 		Capabilities: []domain.Capability{
 			{DataType: domain.OHLC, Transport: domain.REST, Mode: domain.Backfill, History: hist, RecentCount: v.RecentCount, MaxPerRequest: v.pageSize(), Spans: spans, Markets: []domain.MarketKind{domain.Spot}},
-			{DataType: domain.Trades, Transport: domain.REST, Mode: domain.Backfill, History: hist, MaxPerRequest: v.pageSize(), Markets: []domain.MarketKind{domain.Spot}},
+			{DataType: domain.Trades, Transport: domain.REST, Mode: domain.Backfill, History: hist, RecentCount: v.RecentTrades, MaxPerRequest: v.pageSize(), Markets: []domain.MarketKind{domain.Spot}},
 			{DataType: domain.Book, Transport: domain.REST, Mode: domain.Snapshot, History: domain.HistoryNone, MaxDepth: 50},
 			{DataType: domain.Trades, Transport: domain.WebSocket, Mode: domain.Stream, History: domain.HistoryNone},
 			{DataType: domain.OHLC, Transport: domain.WebSocket, Mode: domain.Stream, History: domain.HistoryNone, Spans: spans},

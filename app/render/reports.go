@@ -94,6 +94,7 @@ type InventoryEntry struct {
 	Coverage []JSONRange `json:"coverage"`
 	Gaps     []JSONRange `json:"gaps"`
 	Corrupt  []string    `json:"corrupt"`
+	Temp     []string    `json:"temp"` // temporary files (a write in progress or an interrupted one)
 }
 
 // InventoryJSON converts dataset infos to their JSON form.
@@ -106,6 +107,7 @@ func InventoryJSON(infos []store.DatasetInfo) []InventoryEntry {
 		if e.Corrupt == nil {
 			e.Corrupt = []string{}
 		}
+		e.Temp = append([]string{}, in.Temp...)
 		if in.ID.Type.HasSpan() {
 			e.Span = in.ID.Span.String()
 		}
