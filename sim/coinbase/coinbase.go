@@ -105,12 +105,12 @@ type api struct {
 
 // product is one simulated product with its formatting scales.
 type product struct {
-	id         string // BTC-USD
-	sr         *sim.Series
-	tickScale  int // quote_increment decimals
-	lotScale   int // base_increment decimals
-	tick, lot  string
-	minFunds   string
+	id        string // BTC-USD
+	sr        *sim.Series
+	tickScale int // quote_increment decimals
+	lotScale  int // base_increment decimals
+	tick, lot string
+	minFunds  string
 }
 
 func newProduct(sr *sim.Series) *product {
