@@ -318,6 +318,16 @@ func (a *api) ohlc(q url.Values, now int64, b []byte) ([]byte, string) {
 		from = max(from, sinceNanos(since)/nsPerMs+1)
 	}
 	cs := p.sr.Candles(span, from, now, now, maxOHLC, false)
+	if (len(cs) == 0 || cs[len(cs)-1].OpenTime != cur) && cur >= from {
+		// "The last entry is for the current, not-yet-committed timeframe,
+		// and will always be present": without a trade yet, it repeats the
+		// last price with no volume.
+		px, _ := p.sr.LastPriceAt(now)
+		cs = append(cs, sim.Candle{OpenTime: cur, Open: px, High: px, Low: px, Close: px})
+		if len(cs) > maxOHLC {
+			cs = cs[1:]
+		}
+	}
 	last := cur - int64(span.Duration()/time.Millisecond)
 	for i := len(cs) - 1; i >= 0; i-- {
 		if span.Next(cs[i].OpenTime*nsPerMs)/nsPerMs <= now+1 {

@@ -212,13 +212,6 @@ func baseURL(given, def string, schemes ...string) (string, error) {
 	return strings.TrimRight(given, "/"), nil
 }
 
-func (a *Adapter) concurrency() int {
-	if a.cfg.Concurrency > 0 {
-		return a.cfg.Concurrency
-	}
-	return 4
-}
-
 // Info describes the venue.
 func (a *Adapter) Info() venues.Info {
 	i := Info()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"iter"
-	"sync"
 
 	"github.com/pype-go/pype/domain"
 	"github.com/pype-go/pype/operators"
@@ -94,8 +93,6 @@ type bookStream struct {
 	sub    *operators.Subscription
 	wake   chan struct{}
 
-	mu       sync.Mutex // guards resubs (read by the engine's goroutines)
-	resubs   int
 	checksum ChecksumRule
 }
 
@@ -193,17 +190,7 @@ func (h *bookStream) resubscribe(ctx context.Context, sym domain.Symbol) error {
 	if ss == nil {
 		return fmt.Errorf("kraken: resubscribe %s: not streamed", sym)
 	}
-	h.mu.Lock()
-	h.resubs++
-	h.mu.Unlock()
 	return h.conn.resubscribe(ctx, subscription{Channel: "book", Symbol: []string{ss.v2}, Depth: h.depth, Snapshot: boolPtr(true)})
-}
-
-// Resubscriptions returns how many times books were resubscribed (tests).
-func (h *bookStream) resubscriptions() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.resubs
 }
 
 func (h *bookStream) message(m *wsMsg, f ws.Frame) bool {
