@@ -15,6 +15,7 @@ import (
 	"github.com/pype-go/pype/venues/bitfinex"
 	"github.com/pype-go/pype/venues/bybit"
 	"github.com/pype-go/pype/venues/coinbase"
+	"github.com/pype-go/pype/venues/kraken"
 )
 
 // Registry returns a new registry with every built-in adapter registered.
@@ -26,6 +27,7 @@ func Registry() *venues.Registry {
 	must(r.Register(coinbase.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return coinbase.Open(ctx, cfg) }))
 	must(r.Register(bybit.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bybit.Open(ctx, cfg) }))
 	must(r.Register(bitfinex.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bitfinex.Open(ctx, cfg) }))
+	must(r.Register(kraken.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return kraken.Open(ctx, cfg) }))
 	return r
 }
 
