@@ -123,7 +123,7 @@ func TestCandleAlignment(t *testing.T) {
 		bar   string
 		check func(time.Time) bool
 	}{
-		{"1D", func(t time.Time) bool { return t.Hour() == 16 && t.Minute() == 0 }},  // Hong Kong midnight
+		{"1D", func(t time.Time) bool { return t.Hour() == 16 && t.Minute() == 0 }},   // Hong Kong midnight
 		{"1Dutc", func(t time.Time) bool { return t.Hour() == 0 && t.Minute() == 0 }}, // UTC midnight
 		{"6H", func(t time.Time) bool { return t.Hour()%6 == 4 }},
 		{"6Hutc", func(t time.Time) bool { return t.Hour()%6 == 0 }},
