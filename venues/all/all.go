@@ -16,6 +16,7 @@ import (
 	"github.com/pype-go/pype/venues/bybit"
 	"github.com/pype-go/pype/venues/coinbase"
 	"github.com/pype-go/pype/venues/kraken"
+	"github.com/pype-go/pype/venues/okx"
 )
 
 // Registry returns a new registry with every built-in adapter registered.
@@ -28,6 +29,7 @@ func Registry() *venues.Registry {
 	must(r.Register(bybit.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bybit.Open(ctx, cfg) }))
 	must(r.Register(bitfinex.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bitfinex.Open(ctx, cfg) }))
 	must(r.Register(kraken.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return kraken.Open(ctx, cfg) }))
+	must(r.Register(okx.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return okx.Open(ctx, cfg) }))
 	return r
 }
 
