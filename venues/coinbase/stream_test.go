@@ -144,3 +144,35 @@ func TestCandleAggregationAndSeeding(t *testing.T) {
 }
 
 func wsFrame() ws.Frame { return ws.Frame{Received: 1} }
+
+func TestCandleStreamSkipsBarsWithLostTrades(t *testing.T) {
+	start := int64(90_000) // 30 s into a minute
+	lost := map[int64]bool{}
+	for id := start + 1000; id < start+1010; id++ {
+		lost[id] = true // 10 s later, in the same minute
+	}
+	h, f, ps, _, _ := flowFixtureTo(t, start+20_000, lost)
+	var bars []domain.OHLCBar
+	var gaps []venues.Gap
+	c := &candleStream{tradeFlow: *h, span: domain.Span1m, req: venues.StreamRequest{Span: domain.Span1m, Gap: func(g venues.Gap) { gaps = append(gaps, g) }}}
+	c.yield = func(ev venues.CandleEvent, _ error) bool { bars = append(bars, ev.Bar); return true }
+	c.deliver = c.add
+	c.onGap = c.lost
+	ps.agg = &barAgg{completeFrom: 1 << 62}
+	ps.last = start
+	ps.agg.completeFrom = domain.Span1m.Floor(domain.MillisToNanos(f.timeOf(start)))
+	// The stream jumps over the lost ids (REST cannot serve them either),
+	// then runs through the next two minutes.
+	for id := start + 1; id <= start+13_000; id++ {
+		if !lost[id] {
+			c.match(ps, matchMsg(f, id), 1)
+		}
+	}
+	lostMinute := domain.Span1m.Floor(domain.MillisToNanos(f.timeOf(start + 1000)))
+	if len(bars) != 1 || bars[0].OpenTime != domain.Span1m.Next(lostMinute) {
+		t.Fatalf("%d bars: %+v", len(bars), bars)
+	}
+	if len(gaps) != 1 || gaps[0].Range != (domain.Range{Start: lostMinute, End: domain.Span1m.Next(lostMinute)}) {
+		t.Fatalf("gaps %+v", gaps)
+	}
+}
