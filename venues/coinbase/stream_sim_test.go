@@ -55,8 +55,13 @@ func TestSimStreamTradesGaplessAcrossDrops(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("only %d trades before the timeout", n)
 	}
-	if st := s.Stats(Name); st.Faults[sim.FaultWSDrop] < 2 {
+	st := s.Stats(Name)
+	if st.Faults[sim.FaultWSDrop] < 2 {
 		t.Fatalf("only %d connection drops injected", st.Faults[sim.FaultWSDrop])
+	}
+	// Holes were filled over REST.
+	if st.Endpoints["/products/BTC-USD/trades"]+st.Endpoints["/products/ETH-USD/trades"] == 0 {
+		t.Fatalf("no REST fill: %v", st.Endpoints)
 	}
 	if len(gaps) != 0 {
 		t.Fatalf("gaps: %+v", gaps)
