@@ -252,3 +252,24 @@ func TestSoftErrorsNeverEmptyPages(t *testing.T) {
 		t.Fatalf("%d items for a failed backfill", seen)
 	}
 }
+
+// TestTradesFromTheBeginning: a range starting at the epoch asks for the
+// oldest trades (since=0), not the newest (no since).
+func TestTradesFromTheBeginning(t *testing.T) {
+	var sinces []string
+	srv, _ := fakeKraken(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		sinces = append(sinces, r.URL.Query()["since"]...)
+		fmt.Fprint(w, `{"error":[],"result":{"XXBTZUSD":[["5.0","1.0",1381095255.8,"b","l","",1]],"last":"1381095255800000000"}}`)
+	})
+	a := openFake(t, srv.URL)
+	n := 0
+	for _, err := range a.BackfillTrades(t.Context(), venues.TradeRequest{Symbol: btcusd, Range: domain.Range{Start: 0, End: domain.SecondsToNanos(1381095256)}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 || strings.Join(sinces, ",") != "0" {
+		t.Fatalf("%d trades, since %v", n, sinces)
+	}
+}

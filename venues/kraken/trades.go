@@ -46,9 +46,9 @@ func (a *Adapter) trades(ctx context.Context, altname string, since int64, count
 	}
 	q := url.Values{}
 	q.Set("pair", altname)
-	if since > 0 {
-		q.Set("since", strconv.FormatInt(since, 10))
-	}
+	// Always send since: without it Kraken answers the newest trades, with
+	// since=0 the oldest.
+	q.Set("since", strconv.FormatInt(max(since, 0), 10))
 	q.Set("count", strconv.Itoa(count))
 	body, err := a.get(ctx, pathTrades, q, pairCost(altname))
 	if err != nil {
