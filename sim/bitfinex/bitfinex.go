@@ -40,7 +40,7 @@ func (Personality) Symbols() []sim.SymbolSpec {
 	}
 }
 
-// Rule indexes of RateRules.
+// Endpoint kinds, each limited separately.
 const (
 	ruleCandles = iota
 	ruleTrades
@@ -50,19 +50,24 @@ const (
 	ruleTicker
 )
 
-// RateRules returns Bitfinex's published per-endpoint limits (requests per
-// minute per IP): candles 30, trades 15, book 240, configs 90, platform
-// status 30, tickers 90. The first (candles) is the one
-// sim.Config.WeightLimit overrides.
+// requestUnits is the cost of one request per endpoint kind under the
+// single rule of RateRules (720 units per minute): candles 24 (30/min),
+// trades 48 (15/min), book 3 (240/min), conf 8 (90/min), platform status
+// 24 (30/min), ticker 8 (90/min). Each endpoint has its own window per
+// client, so this expresses Bitfinex's per-endpoint limits with one rule —
+// and sim.Config.WeightLimit scales them all (72000 = 100× the limits).
+var requestUnits = [...]int{ruleCandles: 24, ruleTrades: 48, ruleBook: 3, ruleConf: 8, ruleStatus: 24, ruleTicker: 8}
+
+// UnitsPerMinute is the limit of the rate rule: 720 units per minute per
+// client and endpoint.
+const UnitsPerMinute = 720
+
+// RateRules returns the one rule behind Bitfinex's per-endpoint limits
+// (requests per minute per IP: candles 30, trades 15, book 240, configs
+// 90, platform status 30, ticker 90): REQUEST_UNITS, 720 per minute,
+// charged per endpoint (see requestUnits).
 func (Personality) RateRules() []sim.RateRule {
-	return []sim.RateRule{
-		{Name: "CANDLES", Interval: time.Minute, Limit: 30},
-		{Name: "TRADES", Interval: time.Minute, Limit: 15},
-		{Name: "BOOK", Interval: time.Minute, Limit: 240},
-		{Name: "CONF", Interval: time.Minute, Limit: 90},
-		{Name: "PLATFORM_STATUS", Interval: time.Minute, Limit: 30},
-		{Name: "TICKER", Interval: time.Minute, Limit: 90},
-	}
+	return []sim.RateRule{{Name: "REQUEST_UNITS", Interval: time.Minute, Limit: UnitsPerMinute}}
 }
 
 // Handler returns the Bitfinex REST + WebSocket handler.
@@ -256,8 +261,8 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// allow charges a request to its endpoint's rule for the client. Over the
-// limit the endpoint is blocked for the client for a.block (60 s), as
+// allow charges a request to its endpoint's window for the client. Over
+// the limit the endpoint is blocked for the client for a.block (60 s), as
 // Bitfinex does; injected 429s (faults) do not block.
 func (a *api) allow(ip string, rule int) bool {
 	key := ip + "|" + strconv.Itoa(rule)
@@ -269,9 +274,7 @@ func (a *api) allow(ip string, rule int) bool {
 		a.env.Stats.Fault("429_blocked")
 		return false
 	}
-	costs := make([]int, rule+1)
-	costs[rule] = 1
-	d := a.env.Limiter.Take(key, costs...)
+	d := a.env.Limiter.Take(key, requestUnits[rule])
 	if d.Allowed {
 		return true
 	}

@@ -17,7 +17,9 @@
 // HTTP 500 ["error",10020,"limit: invalid"] and the like.
 //
 // Rate limits are per endpoint and client IP (candles 30, trades 15, book
-// 240, conf 90, platform status 30, ticker 90 per minute); a request over
+// 240, conf 90, platform status 30, ticker 90 per minute), expressed as one
+// rule of 720 units per minute charged per endpoint (trades 48 units, …),
+// so sim.Config.WeightLimit scales every endpoint's limit; a request over
 // the limit gets HTTP 429 ["error",11010,"ratelimit: error"] without
 // Retry-After and blocks that endpoint for the client for 60 s.
 //

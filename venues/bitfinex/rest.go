@@ -25,9 +25,9 @@ import (
 //   - Over an endpoint's limit Bitfinex answers HTTP 429 with
 //     ["error",11010,"ratelimit: error"] (or {"error":"ERR_RATE_LIMIT"}),
 //     without Retry-After, and blocks that endpoint for 60 s. The wrapper
-//     pauses only that endpoint's limiter and adds Retry-After (60 s by
-//     default) so httpc waits it out instead of hammering a blocked
-//     endpoint with its short backoff.
+//     pauses only that endpoint's limiter (for Retry-After when the venue
+//     sends one, else 60 s); httpc's retry then waits on that limiter, so
+//     a blocked endpoint is not hammered and the other endpoints go on.
 //   - Bitfinex reports parameter errors as HTTP 500 ["error",10020,"limit:
 //     invalid"]. A 500 is retried by httpc; these are not transient, so the
 //     wrapper turns them into 400 (the original status stays in the
@@ -144,7 +144,7 @@ type transport struct {
 	basePath string // path of the REST base URL, e.g. "/v2"
 	lim      *limiters
 	block    time.Duration
-	now      func() time.Time
+	now      func() time.Time // the limiters' clock
 }
 
 // OriginalStatusHeader carries the status Bitfinex sent when the adapter
@@ -171,8 +171,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if s, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && s >= 0 {
 				wait = time.Duration(s) * time.Second
 			}
-		} else {
-			resp.Header.Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		}
 		if rule != "" {
 			t.lim.pause(rule, t.now().Add(wait))
@@ -234,7 +232,11 @@ func (a *Adapter) newHTTPClient() (*httpc.Client, error) {
 	}
 	a.ownTransport = a.cfg.HTTPClient == nil || a.cfg.HTTPClient.Transport == nil
 	a.baseTransport = base
-	hc.Transport = &transport{base: base, basePath: strings.TrimRight(u.Path, "/"), lim: a.lim, block: a.opt.blockPause, now: a.now}
+	limNow := time.Now
+	if c := a.opt.limiterClock; c != nil {
+		limNow = c.Now
+	}
+	hc.Transport = &transport{base: base, basePath: strings.TrimRight(u.Path, "/"), lim: a.lim, block: a.opt.blockPause, now: limNow}
 	opts := []httpc.Option{
 		httpc.WithName(Name),
 		httpc.WithHTTPClient(hc),
