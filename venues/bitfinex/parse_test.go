@@ -335,7 +335,7 @@ func TestBookChecksumFrames(t *testing.T) {
 	sym := btcusd
 	var resubscribed atomic.Int64
 	eng, err := orderbook.NewEngine(orderbook.Config{Venue: Name, Checksum: orderbook.BitfinexChecksum{Depth: 25},
-		Resubscribe: func(context.Context, domain.Symbol) error { resubscribed.Add(1); return nil },
+		Resubscribe:        func(context.Context, domain.Symbol) error { resubscribed.Add(1); return nil },
 		ResubscribeTimeout: time.Hour, Backoff: func(int) time.Duration { return 0 }})
 	if err != nil {
 		t.Fatal(err)
