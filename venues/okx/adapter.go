@@ -358,3 +358,15 @@ func (a *Adapter) Market(ctx context.Context, sym domain.Symbol) (domain.Market,
 	}
 	return m, nil
 }
+
+// The interfaces the adapter implements.
+var (
+	_ venues.Venue            = (*Adapter)(nil)
+	_ venues.CandleBackfiller = (*Adapter)(nil)
+	_ venues.TradeBackfiller  = (*Adapter)(nil)
+	_ venues.BookSnapshotter  = (*Adapter)(nil)
+	_ venues.MarketLister     = (*Adapter)(nil)
+	_ venues.TradeStreamer    = (*Adapter)(nil)
+	_ venues.CandleStreamer   = (*Adapter)(nil)
+	_ venues.BookStreamer     = (*Adapter)(nil)
+)

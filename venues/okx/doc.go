@@ -47,9 +47,12 @@
 // Rate limits are per endpoint and IP (history-candles and history-trades
 // 20 requests / 2 s, books 40 / 2 s, books-full 10 / 2 s, instruments 20 /
 // 2 s, time 10 / 2 s): the adapter's limiter has one rule per endpoint, so
-// a candle backfill never waits for a trade backfill. OKX answers an
-// exceeded limit with HTTP 429 (or 200) and code 50011, without
-// Retry-After; the transport then pauses and retries with backoff.
+// a candle backfill never waits for a trade backfill. Each window is taken
+// 200 ms longer than published: OKX counts requests on arrival, and
+// requests sent exactly at the limit would otherwise be refused now and
+// then after uneven network delays. OKX answers an exceeded limit with HTTP
+// 429 (or 200) and code 50011, without Retry-After; the transport then
+// pauses and retries with backoff.
 //
 // # WebSocket
 //
