@@ -27,6 +27,7 @@ type streamSym struct {
 	hasCur     bool
 	lastClosed int64 // open time of the last closed bar yielded (ns)
 	suspect    bool  // a hole happened since lastClosed: fill from REST
+	curStale   bool  // cur may lack updates lost in a hole
 	// books
 	live bool
 }
@@ -278,12 +279,14 @@ func (h *candleStream) message(m *wsMsg, f ws.Frame) bool {
 				return false
 			}
 		}
-		if ss.suspect {
-			if !h.fill(ss, b.OpenTime) {
+		if ss.suspect && ss.lastClosed != 0 {
+			if !h.fill(ss, span.Next(ss.lastClosed), b.OpenTime) {
 				return false
 			}
 		}
-		ss.cur, ss.hasCur = b, true
+		// Every ohlc message carries the bar's whole aggregate so far, so
+		// it also repairs a bar that missed updates.
+		ss.cur, ss.hasCur, ss.curStale = b, true, false
 		if h.req.Partial {
 			if !h.yield(venues.CandleEvent{Symbol: ss.sym, Span: span, Bar: b}, nil) {
 				return false
@@ -293,45 +296,56 @@ func (h *candleStream) message(m *wsMsg, f ws.Frame) bool {
 	return true
 }
 
-// close yields ss's current bar as closed.
+// close yields ss's current bar as closed. A bar that may have missed
+// updates in a connection break is read from REST OHLC instead (with any
+// bar missed before it).
 func (h *candleStream) close(ss *streamSym) bool {
-	if ss.suspect && !h.fill(ss, ss.cur.OpenTime) {
-		return false
+	span := h.req.Span
+	if ss.curStale || ss.suspect {
+		from := ss.cur.OpenTime
+		if ss.lastClosed != 0 {
+			from = span.Next(ss.lastClosed)
+		}
+		if !h.fill(ss, from, span.Next(ss.cur.OpenTime)) {
+			return false
+		}
 	}
 	b := ss.cur
-	ss.hasCur = false
+	ss.hasCur, ss.curStale = false, false
 	if b.OpenTime <= ss.lastClosed {
-		return true
+		return true // REST had it
 	}
 	b.Closed = true
 	ss.lastClosed = b.OpenTime
-	return h.yield(venues.CandleEvent{Symbol: ss.sym, Span: h.req.Span, Bar: b}, nil)
+	return h.yield(venues.CandleEvent{Symbol: ss.sym, Span: span, Bar: b}, nil)
 }
 
-// fill yields the closed bars of ss opening in (ss.lastClosed, to) from
-// REST OHLC and clears the suspicion of a hole.
-func (h *candleStream) fill(ss *streamSym, to int64) bool {
+// fill yields the closed bars of ss opening in [from, to) and after
+// ss.lastClosed from REST OHLC, and clears the suspicion of a hole. Callers
+// pass a to the venue has reached (the open of a newer bar, or the current
+// bar by the venue clock), so every bar before it is closed.
+func (h *candleStream) fill(ss *streamSym, from, to int64) bool {
 	ss.suspect = false
-	if ss.lastClosed == 0 {
+	if from >= to {
 		return true
 	}
 	span := h.req.Span
-	rows, _, err := h.a.ohlc(h.ctx, ss.pair.Altname, h.iv, span.Next(ss.lastClosed)-1)
+	rows, _, err := h.a.ohlc(h.ctx, ss.pair.Altname, h.iv, from-1)
 	if err != nil {
 		if h.ctx.Err() != nil {
 			return false
 		}
 		h.a.log.Warn("kraken: filling a candle stream hole over REST failed", "symbol", ss.sym.String(), "err", err)
 		if h.req.Gap != nil {
-			h.req.Gap(venues.Gap{Symbol: ss.sym, Range: domain.Range{Start: span.Next(ss.lastClosed), End: to},
+			h.req.Gap(venues.Gap{Symbol: ss.sym, Range: domain.Range{Start: from, End: to},
 				Reason: "candles missing after a stream interruption: " + err.Error(), Reported: time.Now().UnixNano()})
 		}
 		return true
 	}
-	now, recv := h.a.serverNow(), h.a.localNow().UnixNano()
+	recv := h.a.localNow().UnixNano()
 	for _, r := range rows {
 		b := r.Bar
-		if b.OpenTime <= ss.lastClosed || b.OpenTime >= to || span.Next(b.OpenTime) > now || (b.Trades == 0 && b.Volume.IsZero()) {
+		if b.OpenTime < from || b.OpenTime <= ss.lastClosed || b.OpenTime >= to || (b.Trades == 0 && b.Volume.IsZero()) {
 			continue
 		}
 		b.Closed, b.RecvTime = true, recv
@@ -343,9 +357,11 @@ func (h *candleStream) fill(ss *streamSym, to int64) bool {
 	return true
 }
 
+// hole: updates may be lost until the connection is back.
 func (h *candleStream) hole() bool {
 	for _, ss := range h.syms {
 		ss.suspect = true
+		ss.curStale = ss.hasCur
 	}
 	return true
 }
@@ -361,8 +377,10 @@ func (h *candleStream) resumed(first bool) bool {
 				return false
 			}
 		}
-		if !h.fill(ss, h.req.Span.Floor(now)) {
-			return false
+		if ss.lastClosed != 0 && !ss.hasCur {
+			if !h.fill(ss, h.req.Span.Next(ss.lastClosed), h.req.Span.Floor(now)) {
+				return false
+			}
 		}
 	}
 	return true
