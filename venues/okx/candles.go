@@ -38,7 +38,9 @@ func (a *Adapter) historyCandles(ctx context.Context, inst, bar string, span dom
 	q.Set("instId", inst)
 	q.Set("bar", bar)
 	q.Set("after", strconv.FormatInt(ceilMillis(w.End), 10))
-	q.Set("before", strconv.FormatInt(ceilMillis(w.Start)-1, 10))
+	if b := ceilMillis(w.Start) - 1; b >= 0 {
+		q.Set("before", strconv.FormatInt(b, 10))
+	}
 	q.Set("limit", strconv.Itoa(limit))
 	body, err := a.get(ctx, epHistoryCandles, q)
 	if err != nil {

@@ -188,3 +188,26 @@ func TestSoftErrorsAreRetriedNotEmptyPages(t *testing.T) {
 		}
 	})
 }
+
+// TestTradeIDJumpIsReported: a trade id missing from the venue's pages is
+// reported as a gap (OKX ids are consecutive), and the backfill goes on.
+func TestTradeIDJumpIsReported(t *testing.T) {
+	base := domain.NanosToMillis(domain.Nanos(time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)))
+	trades := burst(base)
+	trades = append(trades[:100], trades[103:]...) // ids 1100–1102 lost
+	f := &fakeOKX{trades: trades, nowMs: base + 60_000}
+	a := openFake(t, f)
+	var gaps []venues.Gap
+	n := 0
+	for _, err := range a.BackfillTrades(t.Context(), venues.TradeRequest{Symbol: btcusdt,
+		Range: domain.Range{Start: domain.MillisToNanos(base - 10), End: domain.MillisToNanos(base + 10)},
+		Gap:   func(g venues.Gap) { gaps = append(gaps, g) }}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != len(trades) || len(gaps) != 1 || gaps[0].FirstID != "1100" || gaps[0].LastID != "1102" || gaps[0].Symbol != btcusdt {
+		t.Fatalf("%d trades, gaps %+v", n, gaps)
+	}
+}

@@ -234,8 +234,9 @@ func TestSimTradesAcrossWindowsAndPages(t *testing.T) {
 	r := domain.Range{Start: domain.Nanos(simNow.Add(-50 * time.Minute)), End: domain.Nanos(simNow.Add(-9*time.Minute - 123*time.Microsecond))}
 	var got []domain.Trade
 	var covered time.Duration
+	var gaps []venues.Gap
 	for tr, err := range a.BackfillTrades(t.Context(), venues.TradeRequest{Symbol: btcusdt, Range: r,
-		Covered: func(c domain.Range) { covered += c.Duration() }}) {
+		Covered: func(c domain.Range) { covered += c.Duration() }, Gap: func(g venues.Gap) { gaps = append(gaps, g) }}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,8 +247,8 @@ func TestSimTradesAcrossWindowsAndPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTrades(t, got, want)
-	if covered != r.Duration() {
-		t.Fatalf("covered %v of %v", covered, r.Duration())
+	if covered != r.Duration() || len(gaps) != 0 {
+		t.Fatalf("covered %v of %v, gaps %v", covered, r.Duration(), gaps)
 	}
 	// The walk pages 100 trades back from each window's end: count the
 	// page boundaries that fell inside a millisecond (trades a cursor of
