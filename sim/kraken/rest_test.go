@@ -396,3 +396,39 @@ func TestDeterministic(t *testing.T) {
 		t.Fatalf("served %v, truth %+v", ans.rows[0], want)
 	}
 }
+
+func TestShapeTicker(t *testing.T) {
+	v := start(t, nil)
+	rec, err := os.ReadFile(filepath.Join("testdata", "rest_Ticker_XBTUSDT_ccxt_static.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := decode(t, rec).(map[string]any)["result"].(map[string]any)["XBTUSDT"].(map[string]any)
+	got := decode(t, result(t, v, "/0/public/Ticker?pair=XBTUSD")).(map[string]any)["XXBTZUSD"].(map[string]any)
+	for k, wv := range want {
+		gv, ok := got[k]
+		if !ok {
+			t.Fatalf("field %q missing", k)
+		}
+		wa, isArr := wv.([]any)
+		if !isArr {
+			if kind(gv) != kind(wv) {
+				t.Fatalf("%s: %s vs %s", k, kind(gv), kind(wv))
+			}
+			continue
+		}
+		ga := gv.([]any)
+		if len(ga) != len(wa) {
+			t.Fatalf("%s: %d elements, recorded %d", k, len(ga), len(wa))
+		}
+		for i := range wa {
+			if kind(ga[i]) != kind(wa[i]) {
+				t.Fatalf("%s[%d]: %s vs %s", k, i, kind(ga[i]), kind(wa[i]))
+			}
+		}
+	}
+	all := decode(t, result(t, v, "/0/public/Ticker")).(map[string]any)
+	if len(all) != 4 {
+		t.Fatalf("%d tickers", len(all))
+	}
+}
