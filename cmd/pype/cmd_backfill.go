@@ -122,6 +122,9 @@ fetched. --type book stores one REST snapshot of --depth levels per symbol.
 			} else if rng, err = parseRangeFlags(from, to, c.env.now(), true); err != nil {
 				return err
 			}
+			if vf.concurrency < 0 || parallelism < 0 {
+				return usagef("--concurrency and --parallel must not be negative (0 = default)")
+			}
 			a := c.newApp(nil)
 			prog := newBackfillProgress(cmd.Context(), c)
 			req := app.BackfillRequest{

@@ -65,6 +65,9 @@ Runs until --duration passes (then exit 0) or Ctrl-C (exit 130; data kept).
 			if duration < 0 {
 				return usagef("invalid --duration %s: must not be negative", duration)
 			}
+			if vf.concurrency < 0 {
+				return usagef("--concurrency must not be negative (0 = default)")
+			}
 			a := c.newApp(nil)
 			title := fmt.Sprintf("%s %s", sel.venue, typ)
 			prog := newStreamProgress(cmd.Context(), c, title)

@@ -55,6 +55,7 @@ func TestUsageErrors(t *testing.T) {
 		{"span on trades", with("--type", "trades"), "--span applies to ohlc only"},
 		{"unknown flag", with("--spam", "1"), "unknown flag: --spam"},
 		{"bad flag value", with("--concurrency", "many"), `invalid argument "many" for "--concurrency"`},
+		{"negative concurrency", with("--concurrency", "-2"), "--concurrency and --parallel must not be negative"},
 		{"unknown command", []string{"backfil"}, `unknown command "backfil" for "pype"`},
 		{"bad format", []string{"--data", data, "inventory", "--format", "xml"}, `invalid format "xml" (accepted: table, json)`},
 		{"bad read format", []string{"--data", data, "read", "--venue", "binance", "--symbol", "BTC/USDT", "--type", "trades", "--format", "parquet"}, `invalid format "parquet" (accepted: table, csv, jsonl)`},
