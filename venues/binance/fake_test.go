@@ -143,9 +143,15 @@ func (f *fakeREST) aggTrades(w http.ResponseWriter, q map[string][]string) {
 				end = 1 << 62
 			}
 		}
-		for _, t := range f.trades {
-			ms := domain.NanosToMillis(t.Trade.Time)
-			if ms >= start && ms <= end && visible(t) && int64(len(out)) < limit {
+		i, _ := slices.BinarySearchFunc(f.trades, start, func(t aggTrade, ms int64) int {
+			return int(domain.NanosToMillis(t.Trade.Time) - ms)
+		})
+		for ; i < len(f.trades) && int64(len(out)) < limit; i++ {
+			t := f.trades[i]
+			if ms := domain.NanosToMillis(t.Trade.Time); ms > end {
+				break
+			}
+			if visible(t) {
 				out = append(out, t)
 			}
 		}

@@ -176,14 +176,14 @@ func sameMsAtPageSeams(trades []domain.Trade) int {
 }
 
 func TestSimTradesBackfillMultiDay(t *testing.T) {
-	s := startSim(t)
+	s := startSim(t, simtest.Configure(func(c *sim.Config) { c.TradesPerSecond = 0.6 }))
 	r := domain.Range{Start: domain.Nanos(simNow.Add(-50*time.Hour)) + 123_456_789, End: domain.Nanos(simNow.Add(-2 * time.Hour))}
 	want := tradesTruth(t, s, r)
 	if n := sameMsAtPageSeams(want); n == 0 {
 		t.Fatal("the data has no same-millisecond burst at a page seam; the test proves less than it should")
 	}
 	for _, conc := range []int{1, 8} {
-		a := openSim(t, s, venues.Config{Concurrency: conc}, smallWindows(20_000))
+		a := openSim(t, s, venues.Config{Concurrency: conc}, smallWindows(8_000))
 		var gaps []venues.Gap
 		var covered time.Duration
 		got, err := collectTrades(t, a, venues.TradeRequest{Symbol: btcusdt, Range: r,

@@ -295,7 +295,7 @@ func (h *candleStream) frame(_ int, f ws.Frame, fr *frame) bool {
 	case ss.last != 0 && bar.OpenTime <= ss.last:
 		return true // duplicate
 	case ss.last != 0 && bar.OpenTime > h.req.Span.Next(ss.last):
-		if !h.fill(ss, bar.OpenTime) {
+		if !h.fill(ss, bar.OpenTime, true) {
 			return false
 		}
 	}
@@ -304,7 +304,10 @@ func (h *candleStream) frame(_ int, f ws.Frame, fr *frame) bool {
 }
 
 // fill yields the closed bars of ss opening in (ss.last, to) from REST.
-func (h *candleStream) fill(ss *streamSym, to int64) bool {
+// With known, to is the open of a bar the stream reported closed, so every
+// bar before it is closed whatever the local estimate of the venue's clock
+// says.
+func (h *candleStream) fill(ss *streamSym, to int64, known bool) bool {
 	from := h.req.Span.Next(ss.last)
 	for from < to {
 		bars, err := h.a.klines(h.ctx, ss.vs, h.iv, domain.Range{Start: from, End: to}, MaxKlines)
@@ -321,10 +324,10 @@ func (h *candleStream) fill(ss *streamSym, to int64) bool {
 		now := h.a.localNow().UnixNano()
 		n := 0
 		for _, b := range bars {
-			if b.OpenTime < from || b.OpenTime >= to || !b.Closed {
+			if b.OpenTime < from || b.OpenTime >= to || !(b.Closed || known) {
 				continue
 			}
-			b.RecvTime = now
+			b.RecvTime, b.Closed = now, true
 			ss.last = b.OpenTime
 			n++
 			if !h.yield(venues.CandleEvent{Symbol: ss.sym, Span: h.req.Span, Bar: b}, nil) {
@@ -345,7 +348,7 @@ func (h *candleStream) hole(int) bool { return true }
 func (h *candleStream) resumed(sh int) bool {
 	now := h.a.serverNow()
 	for _, ss := range h.shards[sh] {
-		if ss.last != 0 && !h.fill(ss, h.req.Span.Floor(now)) {
+		if ss.last != 0 && !h.fill(ss, h.req.Span.Floor(now), false) {
 			return false
 		}
 	}

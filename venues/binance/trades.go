@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pype-go/pype/domain"
@@ -93,7 +94,7 @@ type boundaries struct {
 	sym   string
 	mu    sync.Mutex
 	byMs  map[int64]*boundary
-	probe int // requests made, for tests and stats
+	probe atomic.Int64 // requests made, for tests and stats
 }
 
 func (b *boundaries) at(ctx context.Context, ms int64) (int64, error) {
@@ -133,12 +134,12 @@ func (b *boundaries) at(ctx context.Context, ms int64) (int64, error) {
 // verifies the answer by reading the trade before it, which must be older
 // than ms — so it is correct whatever a venue does with a lone startTime.
 // If the jump cannot be verified it walks on hour by hour.
-func (a *Adapter) firstIDAt(ctx context.Context, venueSym string, ms int64, probes *int) (int64, error) {
+func (a *Adapter) firstIDAt(ctx context.Context, venueSym string, ms int64, probes *atomic.Int64) (int64, error) {
 	hour := aggTradesWindow.Milliseconds()
 	nowMs := domain.NanosToMillis(a.serverNow()) + 1000 // allow for clock error
 	jumped := false
 	for t := ms; t <= nowMs; t += hour {
-		*probes++
+		probes.Add(1)
 		rows, err := a.aggTrades(ctx, venueSym, aggQuery{HasTime: true, Start: t, End: t + hour - 1, Limit: 1})
 		if err != nil {
 			return 0, err
@@ -150,7 +151,7 @@ func (a *Adapter) firstIDAt(ctx context.Context, venueSym string, ms int64, prob
 			continue
 		}
 		jumped = true
-		*probes++
+		probes.Add(1)
 		rows, err = a.aggTrades(ctx, venueSym, aggQuery{HasTime: true, Start: t + hour, Limit: 1})
 		if err != nil {
 			if errors.Is(err, ErrInvalidParameter) {
@@ -165,7 +166,7 @@ func (a *Adapter) firstIDAt(ctx context.Context, venueSym string, ms int64, prob
 		if cand.Trade.Time < domain.MillisToNanos(t+hour) {
 			continue // the venue ignored startTime
 		}
-		*probes++
+		probes.Add(1)
 		prev, err := a.aggTrades(ctx, venueSym, aggQuery{HasFrom: true, FromID: cand.ID - 1, Limit: 1})
 		if err != nil {
 			return 0, err

@@ -52,17 +52,17 @@ func sameTrades(t *testing.T, got, want []domain.Trade) {
 }
 
 func TestBackfillTradesMatchesVenue(t *testing.T) {
-	trades := genTrades(1_000_000, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), 30000)
+	trades := genTrades(1_000_000, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli(), 12000)
 	lastMs := domain.NanosToMillis(trades[len(trades)-1].Trade.Time)
 	first, last := trades[0].Trade.Time, trades[len(trades)-1].Trade.Time
-	mid := trades[15000].Trade.Time // a burst millisecond
+	mid := trades[6000].Trade.Time // a burst millisecond
 	ranges := map[string]domain.Range{
 		"all":                 {Start: first - int64(time.Hour), End: last + 1},
 		"from a burst":        {Start: mid, End: last + 1},
 		"to a burst":          {Start: first, End: mid},
 		"sub-millisecond cut": {Start: mid + 1, End: mid + int64(3*time.Hour) + 7},
 		"into the future":     {Start: mid, End: last + int64(48*time.Hour)},
-		"quiet only":          {Start: trades[14999].Trade.Time + int64(time.Millisecond), End: trades[15000].Trade.Time - 10*int64(time.Minute)},
+		"quiet only":          {Start: trades[5999].Trade.Time + int64(time.Millisecond), End: trades[6000].Trade.Time - 10*int64(time.Minute)},
 	}
 	for _, oldRule := range []bool{true, false} {
 		for _, conc := range []int{1, 4} {
@@ -72,7 +72,7 @@ func TestBackfillTradesMatchesVenue(t *testing.T) {
 					if !oldRule {
 						f.maxWindow = 0
 					}
-					a := openFake(t, srv, conc, smallWindows(2500))
+					a := openFake(t, srv, conc, smallWindows(1200))
 					var covered []domain.Range
 					var gaps []venues.Gap
 					got, err := collectTrades(t, a, venues.TradeRequest{Symbol: btcusdt, Range: r,
