@@ -26,9 +26,10 @@
 // trades 100 / 2 s, books 40 / 2 s, books-full 10 / 2 s, instruments
 // 20 / 2 s, time 10 / 2 s, ticker 20 / 2 s). Over the limit the answer is
 // HTTP 429 {"msg":"Too Many Requests","code":"50011"} without Retry-After
-// (OKX sends none); OKX does not ban with 418, so the core's ban
-// escalation is answered with 429 too. sim.Config.WeightLimit overrides the
-// history-candles limit.
+// (OKX sends none). OKX does not ban with 418: a client the core's
+// escalation bans (it kept sending while refused) is answered 429 too,
+// for the ban's duration (such answers count as 418 in /_sim/stats).
+// sim.Config.WeightLimit overrides the history-candles limit.
 //
 // Errors use OKX's codes and statuses: 51001 "Instrument ID or Spread ID
 // doesn't exist." (HTTP 200), 51000 "Parameter {name} error" (HTTP 400),
