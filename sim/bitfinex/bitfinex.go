@@ -91,6 +91,9 @@ func (Personality) Handler(env *sim.Env) (http.Handler, error) {
 	if a.csCorruptEvery, err = intOption(env, "csCorruptEvery"); err != nil {
 		return nil, err
 	}
+	if a.bookCorruptEvery, err = intOption(env, "bookCorruptEvery"); err != nil {
+		return nil, err
+	}
 	if a.reconnectAfter, err = intOption(env, "reconnectAfter"); err != nil {
 		return nil, err
 	}
@@ -149,17 +152,18 @@ func pairName(s domain.Symbol) string {
 func venueSymbol(s domain.Symbol) string { return "t" + pairName(s) }
 
 type api struct {
-	env            *sim.Env
-	bySym          map[string]*sim.Series
-	order          []string
-	block          time.Duration
-	streamTick     time.Duration
-	hbEvery        time.Duration
-	csCorruptEvery int
-	reconnectAfter int
-	maintAfter     int
-	maintFor       time.Duration
-	maxChannels    int
+	env              *sim.Env
+	bySym            map[string]*sim.Series
+	order            []string
+	block            time.Duration
+	streamTick       time.Duration
+	hbEvery          time.Duration
+	csCorruptEvery   int
+	bookCorruptEvery int
+	reconnectAfter   int
+	maintAfter       int
+	maintFor         time.Duration
+	maxChannels      int
 
 	mu      sync.Mutex
 	blocked map[string]time.Time // ip|rule → end of a 60 s block

@@ -39,6 +39,9 @@
 // Options (sim.Config.Options, prefixed "bitfinex."):
 //
 //   - csCorruptEvery=N: every Nth book checksum is wrong;
+//   - bookCorruptEvery=N: every Nth book level update carries a wrong
+//     amount (a silent corruption: the sequence is intact, only the next
+//     checksum reveals it);
 //   - reconnectAfter=N: after N data frames send info 20051 and close 2 s
 //     later;
 //   - maintenanceAfter=N, maintenanceFor=2s: after N data frames send info

@@ -59,6 +59,7 @@ type wsConn struct {
 	cs       []byte
 	frames   int // data frames sent
 	csSent   int
+	updates  int       // book level updates sent
 	stopping bool      // 20051 sent: no more data
 	maintAt  time.Time // maintenance pause ends (zero: none)
 	maintDone,
@@ -605,6 +606,11 @@ func (cn *wsConn) publishSide(ctx context.Context, s *wsSub, old, nw []sim.BookL
 			continue
 		}
 		b := cn.head(s)
+		cn.updates++
+		if n := cn.a.bookCorruptEvery; n > 0 && cn.updates%n == 0 {
+			l.Qty++ // a wrong amount; the checksum still covers the true book
+			cn.a.env.Stats.Fault("book_corrupt")
+		}
 		b = appendLevel(b, s.sr, l, ask)
 		if err := cn.send(ctx, s, b, true); err != nil {
 			return err

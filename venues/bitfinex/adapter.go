@@ -61,6 +61,8 @@ type options struct {
 	resubTimeout    time.Duration
 	candlesLimit    int
 	tradesLimit     int
+	bookBackoff     func(attempt int) time.Duration
+	onBookStream    func(*bookStream) // tests
 }
 
 // WithLimiterClock sets the rate limiters' clock (tests).
@@ -110,6 +112,13 @@ func WithConnectionsPerMinute(n int) Option { return func(o *options) { o.dialsP
 // WithResubscribeTimeout sets how long a book waits for the snapshot of a
 // resubscription before asking again (default 10 s).
 func WithResubscribeTimeout(d time.Duration) Option { return func(o *options) { o.resubTimeout = d } }
+
+// WithBookBackoff sets the wait before the n-th resubscription in a row of
+// a book that keeps failing (default: orderbook.DefaultBackoff, 250 ms
+// doubling to 30 s with jitter).
+func WithBookBackoff(f func(attempt int) time.Duration) Option {
+	return func(o *options) { o.bookBackoff = f }
+}
 
 // WithPageLimits sets the rows asked per candles and trades page (default
 // and maximum 10000 each). Smaller pages only cost more requests; tests use

@@ -47,6 +47,7 @@ func (a *Adapter) newBookEngine(pub *operators.MultiPublisher, resub orderbook.R
 		Checksum:           orderbook.BitfinexChecksum{Depth: ChecksumDepth},
 		Resubscribe:        resub,
 		ResubscribeTimeout: a.opt.resubTimeout,
+		Backoff:            a.opt.bookBackoff,
 		Publisher:          pub,
 		Logger:             a.log,
 	})
@@ -78,6 +79,9 @@ func (a *Adapter) StreamBooks(ctx context.Context, req venues.StreamRequest) ite
 		}
 		defer h.eng.Close()
 		h.emit = func(e venues.BookEvent) bool { return yield(e, nil) }
+		if a.opt.onBookStream != nil {
+			a.opt.onBookStream(h)
+		}
 		if err := h.mux.run(ctx, h); err != nil {
 			yield(venues.BookEvent{}, err)
 		}
