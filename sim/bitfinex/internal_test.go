@@ -65,4 +65,3 @@ func TestBookChecksumMatchesOrderbook(t *testing.T) {
 		}
 	}
 }
-
