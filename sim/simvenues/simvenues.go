@@ -9,6 +9,7 @@ import (
 	"github.com/pype-go/pype/sim"
 	"github.com/pype-go/pype/sim/binance"
 	"github.com/pype-go/pype/sim/bitfinex"
+	"github.com/pype-go/pype/sim/bitmex"
 	"github.com/pype-go/pype/sim/bybit"
 	"github.com/pype-go/pype/sim/coinbase"
 	"github.com/pype-go/pype/sim/kraken"
@@ -17,7 +18,7 @@ import (
 
 // Registry returns a new registry holding every simulated venue.
 func Registry() *sim.Registry {
-	return sim.NewRegistry(binance.New(), bybit.New(), okx.New(), kraken.New(), coinbase.New(), bitfinex.New())
+	return sim.NewRegistry(binance.New(), bybit.New(), okx.New(), kraken.New(), coinbase.New(), bitfinex.New(), bitmex.New())
 }
 
 func withRegistry(cfg sim.Config) sim.Config {
