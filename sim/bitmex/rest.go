@@ -24,7 +24,7 @@ func parseParams(r *http.Request) (params, *apiError) {
 	return params{v}, nil
 }
 
-func (p params) has(name string) bool { _, ok := p.v[name]; return ok && p.v.Get(name) != "" }
+func (p params) has(name string) bool   { _, ok := p.v[name]; return ok && p.v.Get(name) != "" }
 func (p params) str(name string) string { return p.v.Get(name) }
 
 // count reads count: default 100, 1…1000 (BitMEX's maximum page).
