@@ -2,6 +2,8 @@ package bitfinex
 
 import (
 	"log/slog"
+
+	"github.com/pype-go/pype/transport/ratelimit"
 	"testing"
 	"time"
 )
@@ -19,4 +21,8 @@ func waitFor(t testing.TB, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+func ratelimitRule(name string) ratelimit.Rule {
+	return ratelimit.Rule{Name: name, Limit: 1, Interval: time.Minute}
 }
