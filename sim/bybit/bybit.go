@@ -50,6 +50,10 @@ func (Personality) RateRules() []sim.RateRule {
 	return []sim.RateRule{{Name: "IP", Interval: IPWindow, Limit: IPLimit}}
 }
 
+// endpointLimit is the per-second endpoint limit a forced retCode 10006
+// reports in X-Bapi-Limit.
+const endpointLimit = 10
+
 // Categories.
 const (
 	catSpot    = "spot"
@@ -287,8 +291,13 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !d.Allowed {
 		switch {
 		case d.Forced && (d.RetryAfter/time.Second)%2 == 0:
+			// As a per-second endpoint limit (Bybit's per-UID limits)
+			// refuses: its own limit in the headers, nothing left.
+			h.Set("X-Bapi-Limit", strconv.Itoa(endpointLimit))
 			h.Set("X-Bapi-Limit-Status", "0")
-			h.Set("X-Bapi-Limit-Reset-Timestamp", strconv.FormatInt(nowMs+d.RetryAfter.Milliseconds(), 10))
+			// Bybit's API limits are per-second windows: come back at the
+			// next second.
+			h.Set("X-Bapi-Limit-Reset-Timestamp", strconv.FormatInt((nowMs/1000+1)*1000, 10))
 			a.writeEnvelope(w, 0, 10006, "Too many visits!", nil)
 		case d.Forced:
 			h.Set("Content-Type", "text/plain; charset=utf-8")

@@ -28,8 +28,9 @@
 // going, a ban. Every response carries X-Bapi-Limit (the limit),
 // X-Bapi-Limit-Status (requests left) and X-Bapi-Limit-Reset-Timestamp (ms).
 // An injected rate-limit fault (sim.Faults.RateLimitRate) answers either
-// HTTP 200 with retCode 10006 "Too many visits!" and
-// X-Bapi-Limit-Reset-Timestamp set to when to come back, or HTTP 429
+// HTTP 200 with retCode 10006 "Too many visits!", X-Bapi-Limit 10,
+// X-Bapi-Limit-Status 0 and X-Bapi-Limit-Reset-Timestamp set to the next
+// whole second (as Bybit's per-second endpoint limits answer), or HTTP 429
 // "System level frequency protection" (alternately, seeded).
 //
 // WebSocket: {"op":"subscribe"|"unsubscribe","args":[…],"req_id":…} with

@@ -3,6 +3,7 @@ package bybit
 import (
 	"strconv"
 
+	"github.com/govalues/decimal"
 	"github.com/pype-go/pype/domain"
 	"github.com/pype-go/pype/sim"
 )
@@ -62,7 +63,8 @@ func (a *api) instruments(p params, _ int64, b []byte) ([]byte, *apiError) {
 		spec := in.sr.Spec()
 		sym := in.sr.Symbol()
 		tick, lot := spec.TickSize.Trim(0).String(), spec.LotSize.Trim(0).String()
-		maxQty := spec.LotSize.Trim(0).String() + "000000"
+		mq, _ := spec.LotSize.Mul(decimal.MustNew(1_000_000, 0))
+		maxQty := mq.Trim(0).String()
 		b = append(b, `{"symbol":`...)
 		b = appendStr(b, in.name)
 		if cat == catSpot {
