@@ -61,6 +61,7 @@ type options struct {
 	retries        int
 	retryBase      time.Duration
 	windowTrades   int64 // trades per concurrently drained sub-window
+	urlLimit       int   // longest combined-stream URL (tests force SUBSCRIBE mode)
 }
 
 // WithLimiterClock sets the rate limiter's clock (tests).
@@ -116,7 +117,7 @@ func WithRetries(attempts int, base time.Duration) Option {
 func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, error) {
 	o := options{streamsPerConn: MaxStreamsPerConn, infoTTL: time.Hour, wsLifetime: ConnectionLifetime - 10*time.Minute,
 		wsOverlap: 5 * time.Second, depthSnapshot: 1000, retries: 8, retryBase: 250 * time.Millisecond,
-		windowTrades: windowTrades}
+		windowTrades: windowTrades, urlLimit: maxURLLen}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -286,7 +287,7 @@ func (a *Adapter) loadInfoLocked(ctx context.Context) error {
 		}
 	}
 	if len(info.Markets) > 0 {
-		a.symbols.Store(newSymbolTable(info.Markets))
+		a.symbols.Store(newSymbolTable(info.Markets, info.Rules))
 	}
 	a.infoAt.Store(time.Now().UnixNano())
 	return nil

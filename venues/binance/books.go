@@ -2,8 +2,11 @@ package binance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
+	"strings"
+	"sync"
 
 	"github.com/pype-go/pype/domain"
 	"github.com/pype-go/pype/operators"
@@ -16,166 +19,268 @@ import (
 // when StreamRequest.Depth is 0.
 const DefaultStreamDepth = 20
 
-// newBookEngine returns the order-book sync engine for Binance: U/u
-// continuity, REST snapshots of the configured depth.
-func (a *Adapter) newBookEngine(pub *operators.MultiPublisher) (*orderbook.Engine, error) {
-	return orderbook.NewEngine(orderbook.Config{
-		Venue:      Name,
-		Continuity: orderbook.BinanceContinuity{},
-		Snapshot: func(ctx context.Context, sym domain.Symbol) (domain.BookSnapshot, error) {
-			return a.BookSnapshot(ctx, sym, a.opt.depthSnapshot)
-		},
-		Publisher: pub,
-		Logger:    a.log,
-	})
+// errDisconnected is the reason given to the engine when a connection breaks.
+var errDisconnected = errors.New("binance: depth stream connection lost")
+
+// bookSym is one book of a feed.
+type bookSym struct {
+	sym   domain.Symbol
+	vs    string
+	name  string // stream name
+	shard int
+	live  bool // last state reported (consumer goroutine)
+
+	mu    sync.Mutex
+	ready chan struct{} // closed once a diff of the current connection reached the engine
+	open  bool          // ready is not closed yet
 }
 
-// bookStream feeds <sym>@depth@100ms diffs into an orderbook.Engine.
-type bookStream struct {
-	a      *Adapter
-	eng    *orderbook.Engine
-	bySym  map[string]*streamSym
-	shards [][]*streamSym
-	depth  int
-	emit   func(venues.BookEvent) bool // nil: keep the books only
-	ev     depthEvent
-	delta  domain.BookDelta
-	wake   chan struct{}
-	sub    *operators.Subscription
-	// applied counts deltas handed to the engine.
+func newBookSym(sym domain.Symbol, vs string) *bookSym {
+	return &bookSym{sym: sym, vs: vs, name: strings.ToLower(vs) + "@depth@100ms", ready: make(chan struct{}), open: true}
+}
+
+// markReady records that the engine has a diff of the current connection.
+func (b *bookSym) markReady() {
+	b.mu.Lock()
+	if b.open {
+		close(b.ready)
+		b.open = false
+	}
+	b.mu.Unlock()
+}
+
+// unready starts waiting for the next connection's first diff.
+func (b *bookSym) unready() {
+	b.mu.Lock()
+	if !b.open {
+		b.ready, b.open = make(chan struct{}), true
+	}
+	b.mu.Unlock()
+}
+
+func (b *bookSym) readyC() <-chan struct{} {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ready
+}
+
+// bookFeed keeps books in an orderbook.Engine in sync from
+// <sym>@depth@100ms diffs and REST snapshots. The engine applies Binance's
+// U/u rule; the feed makes the snapshot wait until the symbol's connection
+// delivers diffs (so a snapshot is never bridged to a stream that is down)
+// and resyncs the books of a connection that broke.
+type bookFeed struct {
+	a     *Adapter
+	eng   *orderbook.Engine
+	depth int
+	emit  func(venues.BookEvent) bool // nil: keep the books only
+	m     *mux
+
+	mu    sync.RWMutex // guards bySym (read by the engine's snapshot goroutines)
+	bySym map[domain.Symbol]*bookSym
+	// consumer goroutine only
+	byVenue map[string]*bookSym
+	ev      depthEvent
+	delta   domain.BookDelta
+	wake    chan struct{}
+	sub     *operators.Subscription
 	applied int64
 }
 
-func (a *Adapter) newBookStream(ctx context.Context, eng *orderbook.Engine, syms []domain.Symbol, depth int) (*bookStream, []string, error) {
-	names, bySym, shards, err := a.resolveStreams(ctx, syms, "@depth@100ms")
-	if err != nil {
-		return nil, nil, err
-	}
+// newBookFeed returns a feed with its engine (publishing state events on
+// pub, or on its own publisher when nil) and its (idle) connections.
+func (a *Adapter) newBookFeed(pub *operators.MultiPublisher, depth int) (*bookFeed, error) {
 	if depth <= 0 {
 		depth = DefaultStreamDepth
 	}
-	h := &bookStream{a: a, eng: eng, bySym: bySym, shards: shards, depth: depth, wake: make(chan struct{}, 1)}
-	// Wake the consumer when a book goes live (the snapshot is bridged in
-	// the engine's goroutine) so the first live state is reported at once.
-	h.sub, err = operators.Subscribe(eng.Publisher(), orderbook.StateEvents, func(orderbook.Event) {
+	f := &bookFeed{a: a, depth: depth, bySym: map[domain.Symbol]*bookSym{}, byVenue: map[string]*bookSym{}, wake: make(chan struct{}, 1)}
+	eng, err := orderbook.NewEngine(orderbook.Config{
+		Venue:      Name,
+		Continuity: orderbook.BinanceContinuity{},
+		Snapshot:   f.snapshot,
+		Publisher:  pub,
+		Logger:     a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.eng = eng
+	// Wake the consumer when a book's state changes in the engine's own
+	// goroutines (a snapshot bridged), so it is reported at once.
+	f.sub, err = operators.Subscribe(eng.Publisher(), orderbook.StateEvents, func(orderbook.Event) {
 		select {
-		case h.wake <- struct{}{}:
+		case f.wake <- struct{}{}:
 		default:
 		}
 	})
 	if err != nil {
-		return nil, nil, err
+		eng.Close()
+		return nil, err
 	}
-	return h, names, nil
+	if f.m, err = a.newMux("books", nil); err != nil {
+		f.close()
+		return nil, err
+	}
+	f.m.wake, f.m.onWake = f.wake, f.report
+	return f, nil
+}
+
+func (f *bookFeed) close() {
+	f.sub.Unsubscribe()
+	f.eng.Close()
+}
+
+// snapshot is the engine's SnapshotFunc: wait until the symbol's connection
+// delivers diffs, then read GET /api/v3/depth.
+func (f *bookFeed) snapshot(ctx context.Context, sym domain.Symbol) (domain.BookSnapshot, error) {
+	f.mu.RLock()
+	b := f.bySym[sym]
+	f.mu.RUnlock()
+	if b == nil {
+		return domain.BookSnapshot{}, fmt.Errorf("binance: %s book is not subscribed", sym)
+	}
+	select {
+	case <-b.readyC():
+	case <-ctx.Done():
+		return domain.BookSnapshot{}, ctx.Err()
+	}
+	return f.a.BookSnapshot(ctx, sym, f.a.opt.depthSnapshot)
+}
+
+// add registers a book and its stream (consumer goroutine, or before run).
+func (f *bookFeed) add(b *bookSym) error {
+	if _, dup := f.byVenue[b.vs]; dup {
+		return nil
+	}
+	sh, err := f.m.addStream(b.name)
+	if err != nil {
+		return err
+	}
+	b.shard = sh
+	f.mu.Lock()
+	f.bySym[b.sym] = b
+	f.mu.Unlock()
+	f.byVenue[b.vs] = b
+	return f.eng.Add(b.sym)
+}
+
+// remove drops a book (consumer goroutine).
+func (f *bookFeed) remove(sym domain.Symbol) {
+	f.mu.Lock()
+	b := f.bySym[sym]
+	delete(f.bySym, sym)
+	f.mu.Unlock()
+	f.eng.Remove(sym)
+	if b != nil {
+		delete(f.byVenue, b.vs)
+		f.m.removeStream(b.name)
+	}
 }
 
 // StreamBooks keeps a local order book per symbol in sync with Binance and
 // yields its top req.Depth levels (default 20) after every update. Each book
 // is synchronised the documented way: the <sym>@depth@100ms diff stream is
-// buffered, a REST snapshot is fetched, buffered diffs up to the snapshot's
-// lastUpdateId are dropped, the first applied diff must straddle it
-// (U ≤ lastUpdateId+1 ≤ u) and every later one must continue it (U = previous
-// u + 1). A gap, a crossed book or a dropped connection resyncs just the
-// books concerned. BookEvent.Live is false — and Book empty — whenever a
-// book is not known to be consistent (syncing, resyncing, disconnected);
-// such a state is reported once when it begins.
+// buffered, a REST snapshot is fetched once the stream delivers, buffered
+// diffs up to the snapshot's lastUpdateId are dropped, the first applied
+// diff must straddle it (U ≤ lastUpdateId+1 ≤ u) and every later one must
+// continue it (U = previous u + 1). A gap, a crossed book or a dropped
+// connection resyncs just the books concerned. BookEvent.Live is false — and
+// Book empty — whenever a book is not known to be consistent (syncing,
+// resyncing, disconnected); that state is reported once when it begins.
+// Many symbols share a connection (up to 1024 streams each).
 func (a *Adapter) StreamBooks(ctx context.Context, req venues.StreamRequest) iter.Seq2[venues.BookEvent, error] {
 	return func(yield func(venues.BookEvent, error) bool) {
-		eng, err := a.newBookEngine(nil)
+		if len(req.Symbols) == 0 {
+			yield(venues.BookEvent{}, errors.New("binance: stream books: no symbol (give at least one, e.g. BTC/USDT)"))
+			return
+		}
+		var books []*bookSym
+		for _, s := range req.Symbols {
+			vs, err := a.VenueSymbol(ctx, s)
+			if err != nil {
+				yield(venues.BookEvent{}, fmt.Errorf("binance: stream books: %w", err))
+				return
+			}
+			books = append(books, newBookSym(s, vs))
+		}
+		f, err := a.newBookFeed(nil, req.Depth)
 		if err != nil {
 			yield(venues.BookEvent{}, err)
 			return
 		}
-		defer eng.Close()
-		h, names, err := a.newBookStream(ctx, eng, req.Symbols, req.Depth)
-		if err != nil {
-			yield(venues.BookEvent{}, fmt.Errorf("binance: stream books: %w", err))
-			return
+		defer f.close()
+		for _, b := range books {
+			if err := f.add(b); err != nil {
+				yield(venues.BookEvent{}, err)
+				return
+			}
 		}
-		defer h.sub.Unsubscribe()
-		h.emit = func(e venues.BookEvent) bool { return yield(e, nil) }
-		if err := h.run(ctx, names); err != nil {
+		f.emit = func(e venues.BookEvent) bool { return yield(e, nil) }
+		if err := f.m.run(ctx, f); err != nil {
 			yield(venues.BookEvent{}, err)
 		}
 	}
 }
 
-func (h *bookStream) run(ctx context.Context, names []string) error {
-	m, err := h.a.newMux("books", names)
-	if err != nil {
-		return err
-	}
-	m.wake, m.onWake = h.wake, h.report
-	return m.run(ctx, h)
-}
-
-func (h *bookStream) frame(_ int, f ws.Frame, fr *frame) bool {
-	if fr.Kind != evDepthUpdate {
+func (f *bookFeed) frame(_ int, fr ws.Frame, sf *frame) bool {
+	if sf.Kind != evDepthUpdate {
 		return true
 	}
-	if err := parseDepthUpdate(fr.Data, &h.ev); err != nil {
-		h.a.log.Warn("binance: undecodable depth update skipped; resyncing", "err", err)
-		h.resyncAll(err)
+	if err := parseDepthUpdate(sf.Data, &f.ev); err != nil {
+		f.a.log.Warn("binance: undecodable depth update skipped; resyncing its connection's books", "err", err)
+		return f.hole(-1)
+	}
+	b := f.byVenue[string(f.ev.Symbol)]
+	if b == nil {
 		return true
 	}
-	ss := h.bySym[string(h.ev.Symbol)]
-	if ss == nil {
+	d := &f.delta
+	*d = domain.BookDelta{Symbol: b.sym, FirstSeq: f.ev.First, Seq: f.ev.Final, Time: f.ev.EventTime,
+		RecvTime: fr.Received, Bids: f.ev.Bids, Asks: f.ev.Asks}
+	if err := f.eng.Handle(d); err != nil {
+		f.a.log.Debug("binance: depth update refused", "symbol", b.sym.String(), "err", err)
 		return true
 	}
-	d := &h.delta
-	*d = domain.BookDelta{Symbol: ss.sym, FirstSeq: h.ev.First, Seq: h.ev.Final, Time: h.ev.EventTime,
-		RecvTime: f.Received, Bids: h.ev.Bids, Asks: h.ev.Asks}
-	if err := h.eng.Handle(d); err != nil {
-		h.a.log.Debug("binance: depth update refused", "symbol", ss.sym.String(), "err", err)
-	}
-	h.applied++
-	return h.reportSym(ss)
+	f.applied++
+	b.markReady()
+	return f.reportSym(b)
 }
 
-func (h *bookStream) resyncAll(reason error) {
-	for _, ss := range h.bySym {
-		_ = h.eng.Resync(ss.sym, reason)
-	}
-}
-
-// reportSym emits ss's state: the top levels while live, one not-live
+// reportSym emits b's state: the top levels while live, one not-live
 // event when it stops being live.
-func (h *bookStream) reportSym(ss *streamSym) bool {
-	if h.emit == nil {
+func (f *bookFeed) reportSym(b *bookSym) bool {
+	if f.emit == nil {
 		return true
 	}
-	v, ok := h.eng.Book(ss.sym)
-	if !ok || !v.Live() {
-		if ss.live {
-			ss.live = false
-			return h.emit(venues.BookEvent{Symbol: ss.sym, Live: false, Book: domain.BookSnapshot{Symbol: ss.sym}})
+	notLive := func() bool {
+		if !b.live {
+			return true
 		}
-		return true
+		b.live = false
+		return f.emit(venues.BookEvent{Symbol: b.sym, Live: false, Book: domain.BookSnapshot{Symbol: b.sym}})
 	}
-	var snap domain.BookSnapshot
-	err := v.Read(func(b *orderbook.Book) {
-		snap.Bids, snap.Asks = b.TopN(h.depth)
-		snap.Seq, snap.Time, snap.RecvTime = b.Seq(), b.Time(), b.RecvTime()
+	v, ok := f.eng.Book(b.sym)
+	if !ok || !v.Live() {
+		return notLive()
+	}
+	snap := domain.BookSnapshot{Symbol: b.sym}
+	err := v.Read(func(bk *orderbook.Book) {
+		snap.Bids, snap.Asks = bk.TopN(f.depth)
+		snap.Seq, snap.Time, snap.RecvTime = bk.Seq(), bk.Time(), bk.RecvTime()
 	})
 	if err != nil { // went stale between the check and the read
-		if ss.live {
-			ss.live = false
-			return h.emit(venues.BookEvent{Symbol: ss.sym, Live: false, Book: domain.BookSnapshot{Symbol: ss.sym}})
-		}
-		return true
+		return notLive()
 	}
-	snap.Symbol = ss.sym
-	ss.live = true
-	return h.emit(venues.BookEvent{Symbol: ss.sym, Live: true, Book: snap})
+	b.live = true
+	return f.emit(venues.BookEvent{Symbol: b.sym, Live: true, Book: snap})
 }
 
-// report emits the state of books whose liveness changed (woken by the
-// engine's state events).
-func (h *bookStream) report() bool {
-	for _, ss := range h.bySym {
-		v, ok := h.eng.Book(ss.sym)
-		if live := ok && v.Live(); live != ss.live {
-			if !h.reportSym(ss) {
+// report emits the books whose liveness changed (woken by engine events).
+func (f *bookFeed) report() bool {
+	for _, b := range f.byVenue {
+		v, ok := f.eng.Book(b.sym)
+		if live := ok && v.Live(); live != b.live {
+			if !f.reportSym(b) {
 				return false
 			}
 		}
@@ -183,24 +288,31 @@ func (h *bookStream) report() bool {
 	return true
 }
 
-// hole: the connection broke, so its books can no longer be trusted. They
-// are dropped from the engine (not live) until the connection is back.
-func (h *bookStream) hole(sh int) bool {
-	for _, ss := range h.shards[sh] {
-		h.eng.Remove(ss.sym)
-		if !h.reportSym(ss) {
+// hole: shard sh's connection broke (sh < 0: every shard), so its books can
+// no longer be trusted: they are invalidated at once and resynced from a
+// snapshot once the new connection delivers.
+func (f *bookFeed) hole(sh int) bool {
+	for _, b := range f.byVenue {
+		if sh >= 0 && b.shard != sh {
+			continue
+		}
+		b.unready()
+		_ = f.eng.Resync(b.sym, errDisconnected)
+		if !f.reportSym(b) {
 			return false
 		}
 	}
 	return true
 }
 
-// resumed starts (again) syncing the shard's books: the engine buffers the
-// diffs of the new connection and bridges them to a fresh snapshot.
-func (h *bookStream) resumed(sh int) bool {
-	for _, ss := range h.shards[sh] {
-		if err := h.eng.Add(ss.sym); err != nil {
-			h.a.log.Warn("binance: cannot track book", "symbol", ss.sym.String(), "err", err)
+// resumed: shard sh has a live connection; its books are tracked (Add is a
+// no-op for tracked books) and sync as soon as diffs arrive.
+func (f *bookFeed) resumed(sh int) bool {
+	for _, b := range f.byVenue {
+		if b.shard == sh {
+			if err := f.eng.Add(b.sym); err != nil {
+				f.a.log.Warn("binance: cannot track book", "symbol", b.sym.String(), "err", err)
+			}
 		}
 	}
 	return true

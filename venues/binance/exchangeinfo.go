@@ -10,6 +10,7 @@ import (
 	"github.com/govalues/decimal"
 
 	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/operators/exchange"
 	"github.com/pype-go/pype/transport/ratelimit"
 )
 
@@ -19,6 +20,9 @@ type ExchangeInfo struct {
 	ServerTime int64            // ns
 	RateLimits []ratelimit.Rule // named TYPE_<n><unit>, e.g. REQUEST_WEIGHT_1M
 	Markets    []domain.Market
+	// Rules are the markets' full trading rules (price and notional
+	// bounds, order types), in the order of Markets.
+	Rules []exchange.TradingRules
 }
 
 // Rate-limit types Binance announces.
@@ -42,12 +46,16 @@ type exchangeInfoJSON struct {
 		BaseAsset            string            `json:"baseAsset"`
 		QuoteAsset           string            `json:"quoteAsset"`
 		IsSpotTradingAllowed *bool             `json:"isSpotTradingAllowed"`
+		OrderTypes           []string          `json:"orderTypes"`
 		Filters              []json.RawMessage `json:"filters"`
 	} `json:"symbols"`
 }
 
 type filterJSON struct {
 	FilterType  string `json:"filterType"`
+	MinPrice    string `json:"minPrice"`
+	MaxPrice    string `json:"maxPrice"`
+	MaxNotional string `json:"maxNotional"`
 	TickSize    string `json:"tickSize"`
 	MinQty      string `json:"minQty"`
 	MaxQty      string `json:"maxQty"`
@@ -114,6 +122,7 @@ func parseExchangeInfo(body []byte) (ExchangeInfo, error) {
 			Kind:        domain.Spot,
 			Active:      rs.Status == "TRADING" && (rs.IsSpotTradingAllowed == nil || *rs.IsSpotTradingAllowed),
 		}
+		var bounds filterJSON // PRICE_FILTER min/max, NOTIONAL max
 		for _, fr := range rs.Filters {
 			var f filterJSON
 			if err := json.Unmarshal(fr, &f); err != nil {
@@ -122,10 +131,54 @@ func parseExchangeInfo(body []byte) (ExchangeInfo, error) {
 			if err := applyFilter(&m, f); err != nil {
 				return ExchangeInfo{}, &DecodeError{What: "exchangeInfo", Reason: fmt.Sprintf("symbol %s: %v", rs.Symbol, err)}
 			}
+			switch f.FilterType {
+			case "PRICE_FILTER":
+				bounds.MinPrice, bounds.MaxPrice = f.MinPrice, f.MaxPrice
+			case "NOTIONAL":
+				bounds.MaxNotional = f.MaxNotional
+			}
+		}
+		r, err := tradingRules(m, bounds, rs.OrderTypes)
+		if err != nil {
+			return ExchangeInfo{}, &DecodeError{What: "exchangeInfo", Reason: fmt.Sprintf("symbol %s: %v", rs.Symbol, err)}
 		}
 		info.Markets = append(info.Markets, m)
+		info.Rules = append(info.Rules, r)
 	}
 	return info, nil
+}
+
+// tradingRules builds a market's trading rules. Binance writes 0 for a
+// bound it does not enforce, which is also pype's "no constraint".
+func tradingRules(m domain.Market, bounds filterJSON, orderTypes []string) (exchange.TradingRules, error) {
+	r := exchange.RulesFromMarket(m)
+	for _, b := range []struct {
+		field string
+		s     string
+		dst   *decimal.Decimal
+	}{{"PRICE_FILTER.minPrice", bounds.MinPrice, &r.MinPrice}, {"PRICE_FILTER.maxPrice", bounds.MaxPrice, &r.MaxPrice},
+		{"NOTIONAL.maxNotional", bounds.MaxNotional, &r.MaxNotional}} {
+		if b.s == "" {
+			continue
+		}
+		d, err := domain.ParseDecimal(b.field, b.s)
+		if err != nil {
+			return r, err
+		}
+		*b.dst = d.Trim(0)
+	}
+	for _, t := range orderTypes {
+		switch t {
+		case "LIMIT":
+			r.OrderTypes = append(r.OrderTypes, exchange.Limit)
+		case "MARKET":
+			r.OrderTypes = append(r.OrderTypes, exchange.Market)
+		case "LIMIT_MAKER":
+			r.OrderTypes = append(r.OrderTypes, exchange.LimitMaker)
+		}
+	}
+	r.TimeInForces = []exchange.TimeInForce{exchange.GTC, exchange.IOC, exchange.FOK}
+	return r, nil
 }
 
 func applyFilter(m *domain.Market, f filterJSON) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,10 +42,19 @@ type streamHandler interface {
 	resumed(sh int) bool
 }
 
-// shard is one WebSocket connection's worth of streams.
+// shard is one WebSocket connection's worth of streams. Its stream list
+// may change while it runs (dynamic subscriptions); every (re)connection
+// subscribes the list current at that moment.
 type shard struct {
+	mu      sync.Mutex
 	streams []string
 	client  *ws.Client
+}
+
+func (sh *shard) list() []string {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return append([]string(nil), sh.streams...)
 }
 
 type muxItem struct {
@@ -78,15 +88,21 @@ const switchGrace = time.Second
 
 type mux struct {
 	a      *Adapter
-	shards []*shard
+	name   string
+	shards []*shard // grows only in the consumer goroutine (see add)
 	items  chan muxItem
 	evMu   sync.Mutex
 	evs    []muxEvent
 	evSig  chan struct{}
 	st     []shardState
-	wake   <-chan struct{} // optional handler wake-ups
+	ctl    chan func() bool // control requests run by the consumer
+	wake   <-chan struct{}  // optional handler wake-ups
 	onWake func() bool
 	stats  muxStats
+
+	// set while running
+	ctx context.Context
+	wg  *sync.WaitGroup
 }
 
 // muxStats counts what the multiplexer did (tests and logs).
@@ -95,42 +111,145 @@ type muxStats struct {
 }
 
 // newMux plans the connections for streams (Binance names, e.g.
-// "btcusdt@aggTrade") and builds their clients (not yet connected).
+// "btcusdt@aggTrade") and builds their clients (not yet connected). More
+// streams can be added while it runs (addStream).
 func (a *Adapter) newMux(name string, streams []string) (*mux, error) {
-	if len(streams) == 0 {
-		return nil, errors.New("binance: no streams to subscribe (give at least one symbol)")
-	}
-	m := &mux{a: a, items: make(chan muxItem, 1024), evSig: make(chan struct{}, 1)}
+	m := &mux{a: a, name: name, items: make(chan muxItem, 1024), evSig: make(chan struct{}, 1), ctl: make(chan func() bool)}
 	per := a.opt.streamsPerConn
 	for i := 0; i < len(streams); i += per {
-		sh := &shard{streams: streams[i:min(i+per, len(streams))]}
-		idx := len(m.shards)
-		cfg := ws.Config{
-			Name:           fmt.Sprintf("binance-%s-%d", name, idx),
-			URLFunc:        func(context.Context) (string, error) { return a.streamURL(sh.streams), nil },
-			OnConnect:      func(ctx context.Context, s *ws.Session) error { return a.subscribe(ctx, s, sh.streams) },
-			SilenceTimeout: time.Minute, // Binance pings every 20 s
-			MaxLifetime:    a.opt.wsLifetime,
-			Overlap:        a.opt.wsOverlap,
-			Backoff:        a.opt.wsBackoff,
-			SendRate:       MaxWSMessagesPerS - 1,
-			HTTPClient:     a.cfg.HTTPClient,
-			Logger:         a.log,
-			OnEvent:        func(ev ws.Event) { m.pushEvent(idx, ev) },
+		if _, err := m.newShard(streams[i:min(i+per, len(streams))]); err != nil {
+			return nil, err
 		}
-		c, err := ws.New(cfg)
-		if err != nil {
-			return nil, fmt.Errorf("binance: stream connection: %w", err)
-		}
-		sh.client = c
-		m.shards = append(m.shards, sh)
 	}
-	m.st = make([]shardState, len(m.shards))
 	return m, nil
 }
 
-// maxURLStreams is how many streams go in the combined-stream URL; a
-// longer list is subscribed with SUBSCRIBE messages after connecting.
+// newShard adds a connection for streams (consumer goroutine or before run).
+func (m *mux) newShard(streams []string) (int, error) {
+	a := m.a
+	sh := &shard{streams: append([]string(nil), streams...)}
+	idx := len(m.shards)
+	cfg := ws.Config{
+		Name:           fmt.Sprintf("binance-%s-%d", m.name, idx),
+		URLFunc:        func(context.Context) (string, error) { return a.streamURL(sh.list()), nil },
+		OnConnect:      func(ctx context.Context, s *ws.Session) error { return a.subscribe(ctx, s, sh.list()) },
+		SilenceTimeout: time.Minute, // Binance pings every 20 s
+		MaxLifetime:    a.opt.wsLifetime,
+		Overlap:        a.opt.wsOverlap,
+		Backoff:        a.opt.wsBackoff,
+		SendRate:       MaxWSMessagesPerS - 1,
+		HTTPClient:     a.cfg.HTTPClient,
+		Logger:         a.log,
+		OnEvent:        func(ev ws.Event) { m.pushEvent(idx, ev) },
+	}
+	c, err := ws.New(cfg)
+	if err != nil {
+		return 0, fmt.Errorf("binance: stream connection: %w", err)
+	}
+	sh.client = c
+	m.shards = append(m.shards, sh)
+	m.st = append(m.st, shardState{})
+	if m.ctx != nil {
+		m.start(idx)
+	}
+	return idx, nil
+}
+
+// start runs shard i's connection, forwarding its frames to the consumer.
+func (m *mux) start(i int) {
+	sh := m.shards[i]
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		for f, err := range sh.client.StreamRaw(m.ctx) {
+			select {
+			case m.items <- muxItem{shard: i, frame: f, err: err}:
+			case <-m.ctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// do runs f in the consumer goroutine and waits for it; false if the mux
+// is not running (or stops first).
+func (m *mux) do(ctx context.Context, done <-chan struct{}, f func() bool) bool {
+	ran := make(chan struct{})
+	select {
+	case m.ctl <- func() bool { defer close(ran); return f() }:
+	case <-ctx.Done():
+		return false
+	case <-done:
+		return false
+	}
+	select {
+	case <-ran:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-done:
+		return false
+	}
+}
+
+// addStream subscribes one more stream (consumer goroutine): on a shard
+// with room, with a live SUBSCRIBE, or on a new connection. It returns the
+// shard.
+func (m *mux) addStream(name string) (int, error) {
+	for i, sh := range m.shards {
+		sh.mu.Lock()
+		if len(sh.streams) < m.a.opt.streamsPerConn {
+			sh.streams = append(sh.streams, name)
+			sh.mu.Unlock()
+			m.sendLive(i, "SUBSCRIBE", name)
+			return i, nil
+		}
+		sh.mu.Unlock()
+	}
+	return m.newShard([]string{name})
+}
+
+// removeStream unsubscribes a stream (consumer goroutine).
+func (m *mux) removeStream(name string) {
+	for i, sh := range m.shards {
+		sh.mu.Lock()
+		k := slices.Index(sh.streams, name)
+		if k >= 0 {
+			sh.streams = slices.Delete(sh.streams, k, k+1)
+		}
+		sh.mu.Unlock()
+		if k >= 0 {
+			m.sendLive(i, "UNSUBSCRIBE", name)
+			return
+		}
+	}
+}
+
+// sendLive sends a live (UN)SUBSCRIBE on shard i's connection (waiting for
+// it while it connects). A connection made later subscribes from the list
+// anyway; a repeated SUBSCRIBE is harmless.
+func (m *mux) sendLive(i int, method, name string) {
+	if m.ctx == nil {
+		return
+	}
+	c := m.shards[i].client
+	msg, _ := json.Marshal(map[string]any{"method": method, "params": []string{name}, "id": time.Now().UnixNano() % 1e9})
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		ctx, cancel := context.WithTimeout(m.ctx, 10*time.Second)
+		defer cancel()
+		if err := c.Send(ctx, msg); err != nil && m.ctx.Err() == nil {
+			m.a.log.Warn("binance: live "+method+" failed; it is sent again on the next connection", "stream", name, "err", err)
+		}
+	}()
+}
+
+// maxURLLen bounds the combined-stream URL; a longer stream list is
+// subscribed with SUBSCRIBE messages after connecting.
 const maxURLLen = 4000
 
 // streamURL is the combined-stream URL of a shard: /stream?streams=a/b/c
@@ -139,7 +258,7 @@ const maxURLLen = 4000
 func (a *Adapter) streamURL(streams []string) string {
 	base := a.wsURL + "/stream"
 	joined := strings.Join(streams, "/")
-	if len(base)+len(joined)+9 <= maxURLLen {
+	if limit := a.opt.urlLimit; len(base)+len(joined)+9 <= limit {
 		return base + "?streams=" + url.PathEscape(joined)
 	}
 	return base
@@ -187,25 +306,13 @@ func (m *mux) takeEvents() []muxEvent {
 func (m *mux) run(ctx context.Context, h streamHandler) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	m.ctx, m.wg = ctx, &wg
 	defer func() {
 		cancel()
 		wg.Wait()
 	}()
-	for i, sh := range m.shards {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for f, err := range sh.client.StreamRaw(ctx) {
-				select {
-				case m.items <- muxItem{shard: i, frame: f, err: err}:
-				case <-ctx.Done():
-					return
-				}
-				if err != nil {
-					return
-				}
-			}
-		}()
+	for i := range m.shards {
+		m.start(i)
 	}
 	tick := time.NewTicker(switchGrace / 4)
 	defer tick.Stop()
@@ -221,6 +328,10 @@ func (m *mux) run(ctx context.Context, h streamHandler) error {
 				return fmt.Errorf("binance: stream connection %d: %w", it.shard, it.err)
 			}
 			if !m.onFrame(it.shard, it.frame, h) {
+				return nil
+			}
+		case f := <-m.ctl:
+			if !f() {
 				return nil
 			}
 		case <-m.evSig:
@@ -266,11 +377,7 @@ func (m *mux) onEvent(i int, ev ws.Event, h streamHandler) bool {
 			s.pending = ev.Gen
 			return true
 		}
-		wasLive := s.cur != 0
 		s.cur, s.pending, s.held, s.switching = ev.Gen, 0, nil, false
-		if wasLive {
-			m.stats.holes.Add(1)
-		}
 		return h.resumed(i)
 	case ws.Disconnected:
 		switch ev.Gen {
@@ -286,6 +393,11 @@ func (m *mux) onEvent(i int, ev ws.Event, h streamHandler) bool {
 			if errors.Is(ev.Err, ws.ErrStopped) {
 				return true
 			}
+			// Frames of the broken connection still in flight are
+			// dropped from now on: the handler recovers from the hole as
+			// a whole (books resync, trades and candles are refetched).
+			s.cur = 0
+			m.stats.holes.Add(1)
 			return h.hole(i)
 		}
 	}

@@ -525,3 +525,5 @@ func FuzzSplitFrame(f *testing.F) {
 		_, _ = parseDepth(b)
 	})
 }
+
+func decimalOf(t testing.TB, s string) decimal.Decimal { return dec(t, s) }

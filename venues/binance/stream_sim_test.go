@@ -197,3 +197,88 @@ func TestSimCandleStream(t *testing.T) {
 		t.Fatalf("partial %d, drops %v", partial, s.Stats("binance").Faults)
 	}
 }
+
+// Connections are replaced before their lifetime ends (Binance cuts at
+// 24 h) with an overlap: the trade stream has neither gap nor duplicate and
+// needs no REST, and the books stay live throughout.
+func TestSimPlannedReconnectIsSeamless(t *testing.T) {
+	s := startLiveSim(t, 50, sim.Faults{})
+	a := openSim(t, s, venues.Config{}, fastReconnect, WithConnectionLifetime(700*time.Millisecond, 200*time.Millisecond))
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	var prev int64
+	n := 0
+	for ev, err := range a.StreamTrades(ctx, venues.StreamRequest{Symbols: []domain.Symbol{btcusdt}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := strconv.ParseInt(ev.Trade.ID, 10, 64)
+		if prev != 0 && id != prev+1 {
+			t.Fatalf("trade id %d after %d", id, prev)
+		}
+		prev = id
+		if n++; n >= 250 {
+			break
+		}
+	}
+	st := s.Stats("binance")
+	if st.WSConnectionsTotal < 3 {
+		t.Fatalf("only %d connections: no planned reconnect happened", st.WSConnectionsTotal)
+	}
+	if st.Endpoints["/api/v3/aggTrades"] != 0 {
+		t.Fatalf("planned reconnects needed %d REST calls", st.Endpoints["/api/v3/aggTrades"])
+	}
+
+	// Books: live from the first snapshot to the end, across replacements.
+	before := s.Stats("binance").WSConnectionsTotal
+	wentLive, drops := false, 0
+	for ev, err := range a.StreamBooks(ctx, venues.StreamRequest{Symbols: []domain.Symbol{btcusdt}, Depth: 5}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Live {
+			wentLive = true
+		} else if wentLive {
+			drops++
+		}
+		if s.Stats("binance").WSConnectionsTotal >= before+4 {
+			break
+		}
+	}
+	if drops != 0 {
+		t.Fatalf("the book stopped being live %d times during planned reconnects", drops)
+	}
+}
+
+// Streams are spread over connections (here 2 per connection) and, when the
+// combined URL would be too long, subscribed with SUBSCRIBE messages.
+func TestSimShardsAndSubscribeMessages(t *testing.T) {
+	s := startLiveSim(t, 30, sim.Faults{})
+	syms := []domain.Symbol{btcusdt, domain.NewSymbol("ETH", "USDT"), domain.NewSymbol("ETH", "BTC"), domain.NewSymbol("SOL", "USDT")}
+	for _, mode := range []string{"url", "subscribe"} {
+		opts := []Option{WithStreamsPerConnection(2)}
+		if mode == "subscribe" {
+			opts = append(opts, func(o *options) { o.urlLimit = 10 })
+		}
+		a := openSim(t, s, venues.Config{}, opts...)
+		before := s.Stats("binance").WSConnectionsTotal
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		seen := map[domain.Symbol]bool{}
+		for ev, err := range a.StreamTrades(ctx, venues.StreamRequest{Symbols: syms}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			seen[ev.Symbol] = true
+			if len(seen) == len(syms) {
+				break
+			}
+		}
+		cancel()
+		if len(seen) != len(syms) {
+			t.Fatalf("%s: trades of %d symbols only", mode, len(seen))
+		}
+		if n := s.Stats("binance").WSConnectionsTotal - before; n != 2 {
+			t.Fatalf("%s: %d connections for 4 streams at 2 per connection", mode, n)
+		}
+	}
+}

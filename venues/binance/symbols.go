@@ -5,19 +5,22 @@ import (
 	"strings"
 
 	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/operators/exchange"
 )
 
 // symbolTable maps canonical symbols to Binance's and back, built from the
 // exchangeInfo symbol list. It is immutable once built.
 type symbolTable struct {
 	markets []domain.Market
+	rules   []exchange.TradingRules // parallel to markets (may be empty)
 	byCanon map[domain.Symbol]int
 	byVenue map[string]int
 }
 
-func newSymbolTable(markets []domain.Market) *symbolTable {
+func newSymbolTable(markets []domain.Market, rules []exchange.TradingRules) *symbolTable {
 	t := &symbolTable{
 		markets: markets,
+		rules:   rules,
 		byCanon: make(map[domain.Symbol]int, len(markets)),
 		byVenue: make(map[string]int, len(markets)),
 	}
