@@ -119,6 +119,9 @@ func (a *Adapter) get(ctx context.Context, path string, q url.Values) ([]byte, e
 		if len(e.Msg) > 200 {
 			e.Msg = e.Msg[:200] + "…"
 		}
+		if strings.HasPrefix(e.Msg, strconv.Itoa(he.Status)+" "+http.StatusText(he.Status)) {
+			e.Msg = "" // an HTML error page repeating the status
+		}
 	}
 	if he.Status == http.StatusForbidden {
 		pause := a.opt.banPause
