@@ -132,7 +132,12 @@ const (
 	startupTimeout     = 10 * time.Second
 )
 
-// Open returns a Bitfinex adapter. Unless WithoutStartupConf is given it
+// Open returns a Bitfinex adapter. Base URLs without a path get the API's
+// ("https://host" → "https://host/v2", "wss://host" → "wss://host/ws/2").
+// cfg.WeightLimit, when set, is the requests per minute allowed on every
+// REST endpoint (instead of the published per-endpoint limits);
+// cfg.Concurrency bounds concurrent candle windows (default 2).
+// Unless WithoutStartupConf is given it
 // reads the pair list and currency map; if the venue cannot be reached it
 // logs a warning and tries again on first use. Configuration errors fail at
 // once.
@@ -163,10 +168,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.log = a.log.With("venue", Name)
 	var err error
-	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "http", "https"); err != nil {
+	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "/v2", "http", "https"); err != nil {
 		return nil, err
 	}
-	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "ws", "wss", "http", "https"); err != nil {
+	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "/ws/2", "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
 	rules, err := mergeRules(DefaultRateLimits(), o.rules, cfg.WeightLimit)
@@ -229,7 +234,10 @@ func (a *Adapter) concurrency() int {
 	return defaultConcurrency
 }
 
-func baseURL(given, def string, schemes ...string) (string, error) {
+// baseURL checks a base URL. A URL without a path (a host, a proxy root,
+// the simulator's listener) gets the API's path: "/v2" for REST, "/ws/2"
+// for WebSocket.
+func baseURL(given, def, apiPath string, schemes ...string) (string, error) {
 	if given == "" {
 		given = def
 	}
@@ -244,7 +252,11 @@ func baseURL(given, def string, schemes ...string) (string, error) {
 	if !ok || u.Host == "" {
 		return "", fmt.Errorf("bitfinex: invalid base URL %q (accepted: %s://host[:port][/path])", given, strings.Join(schemes, "|"))
 	}
-	return strings.TrimRight(given, "/"), nil
+	given = strings.TrimRight(given, "/")
+	if strings.Trim(u.Path, "/") == "" {
+		given += apiPath
+	}
+	return given, nil
 }
 
 // Info describes the venue.

@@ -302,7 +302,7 @@ func (m *connMux) handleEvents(h chanHandler) bool {
 			continue
 		}
 		key := e.run<<32 | e.ev.Gen
-		if e.ev.Gen == 0 || key == sh.conn {
+		if (e.ev.Gen == 0 && e.run == sh.conn>>32) || key == sh.conn {
 			if sh.live {
 				sh.live = false
 				if !h.hole(sh) {

@@ -14,7 +14,8 @@ import (
 )
 
 // Backfill hourly candles from the simulator's Bitfinex (a real client
-// would leave RESTURL empty for https://api-pub.bitfinex.com/v2).
+// leaves the URLs empty for https://api-pub.bitfinex.com/v2; a URL without
+// a path gets /v2 or /ws/2 appended).
 func ExampleAdapter_BackfillCandles() {
 	ctx := context.Background()
 	now := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -24,7 +25,7 @@ func ExampleAdapter_BackfillCandles() {
 	}
 	defer srv.Close()
 	v := srv.Venue("bitfinex")
-	a, err := bitfinex.Open(ctx, venues.Config{RESTURL: v.RESTURL + "/v2", WSURL: v.WSURL + "/ws/2", Logger: slog.New(slog.DiscardHandler)},
+	a, err := bitfinex.Open(ctx, venues.Config{RESTURL: v.RESTURL, WSURL: v.WSURL, Logger: slog.New(slog.DiscardHandler)},
 		bitfinex.WithClock(func() time.Time { return now }))
 	if err != nil {
 		panic(err)

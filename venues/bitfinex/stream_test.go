@@ -54,7 +54,7 @@ func openLive(t testing.TB, s *simtest.Sim, opts ...Option) *Adapter {
 		WithWSBackoff(ws.BackoffFunc(func(int) time.Duration { return 5 * time.Millisecond })),
 		WithConnectionsPerMinute(1000), WithBookBackoff(func(int) time.Duration { return time.Millisecond }),
 		WithResubscribeTimeout(500 * time.Millisecond)}
-	a, err := Open(t.Context(), venues.Config{RESTURL: s.REST(Name) + "/v2", WSURL: s.WS(Name) + "/ws/2", Logger: discard()}, append(base, opts...)...)
+	a, err := Open(t.Context(), venues.Config{RESTURL: s.REST(Name), WSURL: s.WS(Name), Logger: discard()}, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
