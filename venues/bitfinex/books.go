@@ -58,7 +58,9 @@ func (a *Adapter) newBookEngine(pub *operators.MultiPublisher, resub orderbook.R
 //
 // Each connection enables SEQ_ALL (65536) and OB_CHECKSUM (131072); each
 // book channel is subscribed with prec P0, freq F0 and the smallest len
-// (1, 25, 100 or 250) holding req.Depth levels. The channel's first frame is
+// (25, 100 or 250 — never 1, so the local book always holds the 25 levels
+// per side the checksum covers) holding req.Depth levels. The channel's
+// first frame is
 // the snapshot; updates [price, count, amount] set a level (amount > 0 a
 // bid, < 0 an ask) or, with count 0, remove it. Every "cs" frame is checked
 // against the CRC32 of the local top 25 levels (prices and amounts as
@@ -96,7 +98,9 @@ func (a *Adapter) newBookStream(ctx context.Context, symbols []domain.Symbol, de
 	if err != nil {
 		return nil, err
 	}
-	length := strconv.Itoa(n)
+	// At least 25 levels, so the local book holds everything the
+	// checksum covers (the top 25 levels per side).
+	length := strconv.Itoa(max(n, ChecksumDepth))
 	syms, specs, err := a.resolve(ctx, symbols, func(vs string) *channelSpec {
 		return &channelSpec{key: "book:" + vs, channel: "book", target: vs,
 			msg: subscribeMsg("channel", "book", "symbol", vs, "prec", "P0", "freq", "F0", "len", length)}
