@@ -1,14 +1,42 @@
-// Package config loads pype's configuration: defaults, a JSON config file,
-// and environment variables, merged with koanf in that order (later wins).
-// Command-line flags override all of them; the CLI applies them on top.
+// Package config loads pype's configuration: defaults, a config file in
+// YAML, TOML or JSON, and environment variables, merged with koanf in that
+// order (later wins). Command-line flags override all of them; the CLI
+// applies them on top.
 //
-// The file (JSON; see [Example]) sets the data directory, per-venue URLs,
-// request concurrency and credentials, and named jobs that `pype backfill
-// --job NAME` and `pype stream --job NAME` run. It is found at --config, or
-// $PYPE_CONFIG, or ./pype.json, or $XDG_CONFIG_HOME/pype/config.json
-// (~/.config/pype/config.json); a missing default file is not an error.
+// The file sets the data directory, the log level, per-venue URLs, request
+// limits and credentials, and named jobs that `pype backfill --job NAME` and
+// `pype stream --job NAME` run. [ExampleYAML], [ExampleTOML] and [Example]
+// (JSON) show every key; docs/pype.example.yaml in the repository is the
+// commented YAML example.
 //
-// Environment variables:
+// # Formats
+//
+// The format follows the file extension: .yaml or .yml (YAML), .toml (TOML),
+// .json (JSON); any other extension is an error. Unquoted YAML timestamps
+// and TOML dates/date-times (from = 2024-01-01) are read as the same strings
+// the flags take. Unknown keys are rejected with an [*UnknownKeyError]
+// naming the key, where it is, the accepted keys and the likely intended
+// one; a syntax error is a [*ParseError] with the line (and column, where
+// the parser gives one). Both, and every other problem with the file, come
+// wrapped in a [*FileError] naming the file.
+//
+// # Where the file is found
+//
+// Exactly one file is loaded, the first of:
+//
+//  1. --config (Options.Path); it must exist;
+//  2. $PYPE_CONFIG; it must exist;
+//  3. ./pype.yaml, ./pype.yml, ./pype.toml, ./pype.json (working directory);
+//  4. $XDG_CONFIG_HOME/pype/config.yaml, config.yml, config.toml,
+//     config.json ($XDG_CONFIG_HOME defaults to ~/.config on Linux; see
+//     [os.UserConfigDir] elsewhere).
+//
+// A missing default file is not an error; none at all means defaults and
+// environment only. Two candidates in the same directory (say ./pype.yaml
+// and ./pype.json) are an error rather than a silent choice. [SearchPaths]
+// lists steps 3 and 4; [Config.Source] says what was used.
+//
+// # Environment variables
 //
 //	PYPE_CONFIG                 config file path
 //	PYPE_DATA                   data directory
@@ -19,11 +47,11 @@
 //	PYPE_<VENUE>_API_SECRET     venue API secret (secret)
 //
 // Secrets are best kept in the environment; [Config.Redacted] hides them
-// for display and they are never logged.
+// for display, and neither they nor secrets in the file are quoted in
+// errors (a parse error gives the position, never the source line).
 package config
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -114,8 +142,8 @@ func (c *Config) Redacted() Config {
 
 // Options says where to load from.
 type Options struct {
-	// Path is an explicit config file; it must exist. Empty means the
-	// default search.
+	// Path is an explicit config file; it must exist. Empty means
+	// $PYPE_CONFIG, then the default search (see the package doc).
 	Path string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
@@ -127,7 +155,9 @@ type Options struct {
 	UserConfigDir func() (string, error)
 }
 
-// FileError reports an unreadable or invalid config file.
+// FileError reports an unreadable or invalid config file: a missing
+// explicit file, an unsupported extension, a [*ParseError], an
+// [*UnknownKeyError], a value of the wrong type, or an invalid job.
 type FileError struct {
 	Path string
 	Err  error
@@ -135,6 +165,44 @@ type FileError struct {
 
 func (e *FileError) Error() string { return fmt.Sprintf("config file %s: %v", e.Path, e.Err) }
 func (e *FileError) Unwrap() error { return e.Err }
+
+// UnknownKeyError reports a key the configuration does not have (usually a
+// typo). It is wrapped in a [FileError] that names the file.
+type UnknownKeyError struct {
+	Key      string
+	Section  string // "" (top level), "venues.binance", "jobs[0]", ...
+	Accepted []string
+}
+
+func (e *UnknownKeyError) Error() string {
+	where := ""
+	if e.Section != "" {
+		where = " in " + e.Section
+	}
+	msg := fmt.Sprintf("unknown key %q%s (accepted: %s)", e.Key, where, strings.Join(e.Accepted, ", "))
+	if s := closest(e.Key, e.Accepted); s != "" {
+		msg += fmt.Sprintf("; did you mean %q?", s)
+	}
+	return msg
+}
+
+// SearchPaths returns the files the default search tries, in order, when
+// neither Options.Path nor $PYPE_CONFIG is set: pype.yaml, pype.yml,
+// pype.toml and pype.json in the working directory, then config.yaml,
+// config.yml, config.toml and config.json in userConfigDir/pype
+// (userConfigDir empty: none there).
+func SearchPaths(userConfigDir string) []string {
+	var out []string
+	for _, ext := range extensions {
+		out = append(out, "pype"+ext)
+	}
+	if userConfigDir != "" {
+		for _, ext := range extensions {
+			out = append(out, filepath.Join(userConfigDir, "pype", "config"+ext))
+		}
+	}
+	return out
+}
 
 // Load builds the configuration from defaults, the config file and the
 // environment.
@@ -151,43 +219,110 @@ func Load(o Options) (*Config, error) {
 	_ = k.Load(mapProvider{"data": DefaultDataDir, "log_level": "info"}, nil)
 
 	var sources []string
-	path, explicit := o.Path, o.Path != ""
-	if path == "" {
-		if p := getenv("PYPE_CONFIG"); p != "" {
-			path, explicit = p, true
-		}
+	path, err := findFile(o, getenv)
+	if err != nil {
+		return nil, err
 	}
-	var candidates []string
 	if path != "" {
-		candidates = []string{path}
-	} else {
-		candidates = []string{"pype.json"}
-		ucd := o.UserConfigDir
-		if ucd == nil {
-			ucd = os.UserConfigDir
-		}
-		if dir, err := ucd(); err == nil && dir != "" {
-			candidates = append(candidates, filepath.Join(dir, "pype", "config.json"))
-		}
-	}
-	for _, p := range candidates {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, fs.ErrNotExist) && !explicit {
-			continue
-		}
+		fk, err := loadFile(path)
 		if err != nil {
-			return nil, &FileError{Path: p, Err: err}
+			return nil, &FileError{Path: path, Err: err}
 		}
-		if err := k.Load(bytesProvider(b), jsonParser{}); err != nil {
-			return nil, &FileError{Path: p, Err: err}
-		}
-		if err := checkKeys(k.Raw()); err != nil {
-			return nil, &FileError{Path: p, Err: err}
-		}
-		sources = append(sources, p)
-		break
+		_ = k.Merge(fk)
+		sources = append(sources, path)
 	}
 
+	if env := envMap(getenv, environ); len(env) > 0 {
+		_ = k.Load(mapProvider(env), nil)
+		sources = append(sources, "env")
+	}
+	c, err := unmarshal(k)
+	if err != nil {
+		// Only string values come from the environment, and strings always
+		// decode into the string fields they set: the file was checked on
+		// its own above, so this is not expected. Say no more than the
+		// decoder did about which key.
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.Source = sources
+	return c, nil
+}
+
+// findFile returns the config file to load: the explicit one, or the first
+// of the default search that exists ("" if none does).
+func findFile(o Options, getenv func(string) string) (string, error) {
+	if o.Path != "" {
+		return o.Path, nil
+	}
+	if p := getenv("PYPE_CONFIG"); p != "" {
+		return p, nil
+	}
+	dir := ""
+	ucd := o.UserConfigDir
+	if ucd == nil {
+		ucd = os.UserConfigDir
+	}
+	if d, err := ucd(); err == nil {
+		dir = d
+	}
+	paths := SearchPaths(dir)
+	n := len(extensions)
+	for i := 0; i < len(paths); i += n {
+		// Within one directory, two candidates are ambiguous.
+		var found []string
+		for _, p := range paths[i : i+n] {
+			if _, err := os.Stat(p); err == nil {
+				found = append(found, p)
+			} else if !errors.Is(err, fs.ErrNotExist) {
+				return "", &FileError{Path: p, Err: err}
+			}
+		}
+		switch len(found) {
+		case 0:
+			continue
+		case 1:
+			return found[0], nil
+		default:
+			return "", &FileError{Path: found[0], Err: fmt.Errorf(
+				"ambiguous: %s also exists; keep one of them, or choose with --config or $PYPE_CONFIG", strings.Join(found[1:], " and "))}
+		}
+	}
+	return "", nil
+}
+
+// loadFile reads, parses and checks one config file on its own, so that
+// every problem in it is reported against it.
+func loadFile(path string) (*koanf.Koanf, error) {
+	f, err := formatFor(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := f.parse(b)
+	if err != nil {
+		return nil, err
+	}
+	fk := koanf.New(".")
+	if err := fk.Load(mapProvider(m), nil); err != nil {
+		return nil, err
+	}
+	if err := checkKeys(fk.Raw()); err != nil {
+		return nil, err
+	}
+	c, err := unmarshal(fk)
+	if err != nil {
+		// mapstructure's message spans lines; keep the list of problems.
+		msg := strings.TrimPrefix(err.Error(), "decoding failed due to the following error(s):")
+		return nil, fmt.Errorf("invalid value: %s", strings.Join(strings.Fields(msg), " "))
+	}
+	return fk, validate(c, fk)
+}
+
+// envMap collects the configuration from PYPE_* variables.
+func envMap(getenv func(string) string, environ func() []string) map[string]any {
 	env := map[string]any{}
 	if v := getenv("PYPE_DATA"); v != "" {
 		env["data"] = v
@@ -219,81 +354,96 @@ func Load(o Options) (*Config, error) {
 	if len(venues) > 0 {
 		env["venues"] = venues
 	}
-	if len(env) > 0 {
-		_ = k.Load(mapProvider(env), nil)
-		sources = append(sources, "env")
-	}
+	return env
+}
+
+// unmarshal decodes k into a Config with venue names in lower case.
+func unmarshal(k *koanf.Koanf) (*Config, error) {
 	var c Config
 	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, err
 	}
 	lower := make(map[string]Venue, len(c.Venues))
 	for name, v := range c.Venues {
 		lower[strings.ToLower(name)] = v
 	}
 	c.Venues = lower
-	c.Source = sources
-	seen := map[string]bool{}
-	for i, j := range c.Jobs {
-		if j.Name == "" {
-			return nil, fmt.Errorf("config: job %d has no name", i+1)
-		}
-		if seen[j.Name] {
-			return nil, fmt.Errorf("config: job %q is defined twice", j.Name)
-		}
-		seen[j.Name] = true
-		if j.Kind != "" && j.Kind != "backfill" && j.Kind != "stream" {
-			return nil, fmt.Errorf("config: job %q: kind %q (accepted: backfill, stream)", j.Name, j.Kind)
-		}
-	}
 	return &c, nil
 }
 
+// validate checks what key names alone do not: jobs and venue names.
+func validate(c *Config, k *koanf.Koanf) error {
+	seenVenue := map[string]string{}
+	for _, name := range k.MapKeys("venues") {
+		if prev, ok := seenVenue[strings.ToLower(name)]; ok {
+			return fmt.Errorf("venues %q and %q are the same venue (names are case-insensitive)", prev, name)
+		}
+		seenVenue[strings.ToLower(name)] = name
+	}
+	seen := map[string]bool{}
+	for i, j := range c.Jobs {
+		if j.Name == "" {
+			return fmt.Errorf("job %d has no name", i+1)
+		}
+		if seen[j.Name] {
+			return fmt.Errorf("job %q is defined twice", j.Name)
+		}
+		seen[j.Name] = true
+		if j.Kind != "" && j.Kind != "backfill" && j.Kind != "stream" {
+			return fmt.Errorf("job %q: kind %q (accepted: backfill, stream)", j.Name, j.Kind)
+		}
+	}
+	return nil
+}
+
 var (
-	topKeys   = []string{"data", "log_level", "venues", "jobs"}
-	venueKeys = []string{"rest_url", "ws_url", "concurrency", "weight_limit", "api_key", "api_secret"}
-	jobKeys   = []string{"name", "kind", "venue", "symbols", "type", "span", "from", "to", "depth", "duration"}
+	topKeys    = []string{"data", "log_level", "venues", "jobs"}
+	venueKeys  = []string{"rest_url", "ws_url", "concurrency", "weight_limit", "api_key", "api_secret"}
+	secretKeys = []string{"api_key", "api_secret"}
+	jobKeys    = []string{"name", "kind", "venue", "symbols", "type", "span", "from", "to", "depth", "duration"}
 )
 
-// checkKeys rejects unknown keys so typos do not pass silently.
+// checkKeys rejects unknown keys so typos do not pass silently, and values
+// of the wrong shape before the decoder can quote them (secrets must be
+// strings: a decoder error would print the value).
 func checkKeys(raw map[string]any) error {
-	unknown := func(where, k string, accepted []string) error {
-		return fmt.Errorf("unknown key %q%s (accepted: %s)", k, where, strings.Join(accepted, ", "))
-	}
 	for _, k := range sortedKeys(raw) {
 		if !slices.Contains(topKeys, k) {
-			return unknown("", k, topKeys)
+			return &UnknownKeyError{Key: k, Accepted: topKeys}
 		}
 	}
 	if vs, ok := raw["venues"].(map[string]any); ok {
 		for _, name := range sortedKeys(vs) {
 			m, ok := vs[name].(map[string]any)
 			if !ok {
-				return fmt.Errorf("venues.%s must be an object", name)
+				return fmt.Errorf("venues.%s must be a table/object of settings (%s)", name, strings.Join(venueKeys, ", "))
 			}
 			for _, k := range sortedKeys(m) {
 				if !slices.Contains(venueKeys, k) {
-					return unknown(" in venues."+name, k, venueKeys)
+					return &UnknownKeyError{Key: k, Section: "venues." + name, Accepted: venueKeys}
+				}
+				if _, isString := m[k].(string); slices.Contains(secretKeys, k) && m[k] != nil && !isString {
+					return fmt.Errorf("venues.%s.%s must be a string (quote it); better, set it in the environment as PYPE_%s_%s", name, k, strings.ToUpper(name), strings.ToUpper(k))
 				}
 			}
 		}
 	} else if raw["venues"] != nil {
-		return errors.New(`"venues" must be an object keyed by venue name`)
+		return errors.New(`"venues" must be a table/object keyed by venue name`)
 	}
 	if js, ok := raw["jobs"].([]any); ok {
 		for i, j := range js {
 			m, ok := j.(map[string]any)
 			if !ok {
-				return fmt.Errorf("jobs[%d] must be an object", i)
+				return fmt.Errorf("jobs[%d] must be a table/object", i)
 			}
 			for _, k := range sortedKeys(m) {
 				if !slices.Contains(jobKeys, k) {
-					return unknown(fmt.Sprintf(" in jobs[%d]", i), k, jobKeys)
+					return &UnknownKeyError{Key: k, Section: fmt.Sprintf("jobs[%d]", i), Accepted: jobKeys}
 				}
 			}
 		}
 	} else if raw["jobs"] != nil {
-		return errors.New(`"jobs" must be a list`)
+		return errors.New(`"jobs" must be a list (in TOML: [[jobs]] tables)`)
 	}
 	return nil
 }
@@ -307,55 +457,47 @@ func sortedKeys(m map[string]any) []string {
 	return out
 }
 
+// closest returns the accepted key within edit distance 2 of key, if one
+// is clearly the nearest.
+func closest(key string, accepted []string) string {
+	best, bestD, tie := "", 3, false
+	for _, a := range accepted {
+		switch d := distance(strings.ToLower(key), a); {
+		case d < bestD:
+			best, bestD, tie = a, d, false
+		case d == bestD:
+			tie = true
+		}
+	}
+	if tie {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein distance between a and b (bytes).
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // mapProvider provides a nested map.
 type mapProvider map[string]any
 
 func (m mapProvider) ReadBytes() ([]byte, error)    { return nil, errors.New("mapProvider: no bytes") }
 func (m mapProvider) Read() (map[string]any, error) { return m, nil }
-
-// bytesProvider provides raw bytes for a parser.
-type bytesProvider []byte
-
-func (b bytesProvider) ReadBytes() ([]byte, error) { return b, nil }
-func (b bytesProvider) Read() (map[string]any, error) {
-	return nil, errors.New("bytesProvider: needs a parser")
-}
-
-// jsonParser is a koanf parser for JSON.
-type jsonParser struct{}
-
-func (jsonParser) Unmarshal(b []byte) (map[string]any, error) {
-	var m map[string]any
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		return nil, fmt.Errorf("invalid JSON: %w", err)
-	}
-	if dec.More() {
-		return nil, errors.New("invalid JSON: more than one value")
-	}
-	return m, nil
-}
-
-func (jsonParser) Marshal(m map[string]any) ([]byte, error) { return json.MarshalIndent(m, "", "  ") }
-
-// Example is a commented example configuration (JSON has no comments; the
-// keys are explained in the package documentation).
-const Example = `{
-  "data": "./pype-data",
-  "log_level": "info",
-  "venues": {
-    "binance": {
-      "rest_url": "https://api.binance.com",
-      "ws_url": "wss://stream.binance.com:9443",
-      "concurrency": 4
-    }
-  },
-  "jobs": [
-    {"name": "btc-hourly", "venue": "binance", "symbols": ["BTC/USDT", "ETH/USDT"],
-     "type": "ohlc", "span": "1h", "from": "2024-01-01"},
-    {"name": "btc-trades-live", "kind": "stream", "venue": "binance", "symbols": ["BTC/USDT"],
-     "type": "trades", "duration": "1h"}
-  ]
-}
-`
