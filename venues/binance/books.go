@@ -226,7 +226,11 @@ func (f *bookFeed) frame(_ int, fr ws.Frame, sf *frame) bool {
 	if sf.Kind != evDepthUpdate {
 		return true
 	}
-	if err := parseDepthUpdate(sf.Data, &f.ev); err != nil {
+	err := parseDepthUpdate(sf.Data, &f.ev)
+	if err != nil && refine(fr.Data, sf) {
+		err = parseDepthUpdate(sf.Data, &f.ev)
+	}
+	if err != nil {
 		f.a.log.Warn("binance: undecodable depth update skipped; resyncing its connection's books", "err", err)
 		return f.hole(-1)
 	}

@@ -512,7 +512,15 @@ func FuzzSplitFrame(f *testing.F) {
 		var ke klineEvent
 		switch fr.Kind {
 		case evDepthUpdate:
-			_ = parseDepthUpdate(fr.Data, &de)
+			// A frame the fast path cut and the decoder accepted must be
+			// the same event the full path finds.
+			if parseDepthUpdate(fr.Data, &de) == nil && fr.Fast {
+				s, err := slowSplit(b)
+				var de2 depthEvent
+				if err != nil || parseDepthUpdate(s.Data, &de2) != nil || de2.Final != de.Final || len(de2.Bids) != len(de.Bids) {
+					t.Fatalf("fast and full split disagree on %q: %v", b, err)
+				}
+			}
 		case evAggTrade:
 			_ = parseAggTradeEvent(fr.Data, &te)
 		case evTrade:
@@ -527,3 +535,39 @@ func FuzzSplitFrame(f *testing.F) {
 }
 
 func decimalOf(t testing.TB, s string) decimal.Decimal { return dec(t, s) }
+
+func TestSplitFrameFastAndSlowAgree(t *testing.T) {
+	lines := readLines(t, "ws_combined_depth100ms_bookTicker_kline1m_aggTrade_NKNUSDT_BLZETH_LRCBTC_RUNEEUR_cryptofeed_2021-10-12.jsonl")
+	lines = append(lines, readLines(t, "ws_combined_stream_mixed_events_gct_mock.jsonl")...)
+	fast := 0
+	for _, line := range lines {
+		f, err := splitFrame(line)
+		s, serr := slowSplit(line)
+		if err != nil || serr != nil {
+			t.Fatalf("%s: %v / %v", line, err, serr)
+		}
+		if f.Fast {
+			fast++
+		}
+		if f.Kind != s.Kind || string(f.Stream) != string(s.Stream) || string(bytes.TrimSpace(f.Data)) != string(bytes.TrimSpace(s.Data)) {
+			t.Fatalf("fast %q/%q, slow %q/%q", f.Stream, f.Data, s.Stream, s.Data)
+		}
+	}
+	if fast < len(lines)/2 {
+		t.Fatalf("fast path taken for %d of %d frames", fast, len(lines))
+	}
+	// data not last: the fast cut keeps a tail, the decoder refuses it, and
+	// refine recovers the event.
+	odd := []byte(`{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":5,"u":6,"b":[],"a":[]},"extra":{"x":1}}`)
+	f, err := splitFrame(odd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev depthEvent
+	if err := parseDepthUpdate(f.Data, &ev); err == nil {
+		t.Fatal("a cut with a tail decoded")
+	}
+	if !refine(odd, &f) || parseDepthUpdate(f.Data, &ev) != nil || ev.Final != 6 {
+		t.Fatalf("refine: %+v", ev)
+	}
+}

@@ -2,6 +2,7 @@ package binance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"net/url"
@@ -51,6 +52,9 @@ func (a *Adapter) resolveStreams(ctx context.Context, syms []domain.Symbol, suff
 	return names, bySym, shards, nil
 }
 
+// errSkip marks a frame a handler does not decode.
+var errSkip = errors.New("skip")
+
 // tradeStream is the handler of StreamTrades.
 type tradeStream struct {
 	ctx    context.Context
@@ -99,13 +103,20 @@ func (a *Adapter) StreamTrades(ctx context.Context, req venues.StreamRequest) it
 }
 
 func (h *tradeStream) frame(_ int, f ws.Frame, fr *frame) bool {
-	var err error
-	switch fr.Kind {
-	case evAggTrade:
-		err = parseAggTradeEvent(fr.Data, &h.ev)
-	case evTrade:
-		err = parseTradeEvent(fr.Data, &h.ev)
-	default:
+	decode := func() error {
+		switch fr.Kind {
+		case evAggTrade:
+			return parseAggTradeEvent(fr.Data, &h.ev)
+		case evTrade:
+			return parseTradeEvent(fr.Data, &h.ev)
+		}
+		return errSkip
+	}
+	err := decode()
+	if err != nil && err != errSkip && refine(f.Data, fr) {
+		err = decode()
+	}
+	if err == errSkip {
 		return true
 	}
 	if err != nil {
@@ -275,7 +286,11 @@ func (h *candleStream) frame(_ int, f ws.Frame, fr *frame) bool {
 	if fr.Kind != evKline {
 		return true
 	}
-	if err := parseKlineEvent(fr.Data, &h.ev); err != nil {
+	err := parseKlineEvent(fr.Data, &h.ev)
+	if err != nil && refine(f.Data, fr) {
+		err = parseKlineEvent(fr.Data, &h.ev)
+	}
+	if err != nil {
 		h.a.log.Warn("binance: undecodable kline event skipped", "err", err)
 		return true
 	}

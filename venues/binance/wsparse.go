@@ -24,6 +24,9 @@ type frame struct {
 	Kind   eventKind
 	Stream []byte // combined streams: the stream name; raw streams: nil
 	Data   []byte // the event object
+	// Fast is set when Data was cut without scanning it (see splitFrame);
+	// an event decoder that fails on it should retry with slowSplit.
+	Fast bool
 	// replies
 	ID       int64
 	ErrCode  int
@@ -34,7 +37,67 @@ type frame struct {
 // splitFrame reads the envelope and the event type of a frame. Unknown
 // events (e.g. bookTicker, which has no "e") come back as evUnknown with no
 // error, so new Binance streams do not break the reader.
+//
+// Fast path: Binance writes {"stream":"…","data":{…}}, data last, so once
+// "stream" is read the event is the rest of the frame up to its closing
+// brace, taken without scanning it (the event decoder scans it anyway and
+// checks that nothing follows the event). Frames of another shape take the
+// full path.
 func splitFrame(b []byte) (frame, error) {
+	if f, ok := fastSplit(b); ok {
+		return f, nil
+	}
+	return slowSplit(b)
+}
+
+func fastSplit(b []byte) (frame, bool) {
+	const head = `{"stream":"`
+	if len(b) < len(head) || string(b[:len(head)]) != head {
+		return frame{}, false
+	}
+	i := len(head)
+	j := i
+	for j < len(b) && b[j] != '"' && b[j] != '\\' {
+		j++
+	}
+	const mid = `","data":`
+	if j >= len(b) || b[j] != '"' || len(b)-j < len(mid) || string(b[j:j+len(mid)]) != mid {
+		return frame{}, false
+	}
+	data := b[j+len(mid):]
+	end := len(data)
+	for end > 0 && (data[end-1] == ' ' || data[end-1] == '\n' || data[end-1] == '\r' || data[end-1] == '\t') {
+		end--
+	}
+	if end < 2 || data[end-1] != '}' || data[0] != '{' {
+		return frame{}, false
+	}
+	data = data[:end-1] // drop the envelope's closing brace
+	for len(data) > 0 && (data[len(data)-1] == ' ' || data[len(data)-1] == '\n' || data[len(data)-1] == '\r' || data[len(data)-1] == '\t') {
+		data = data[:len(data)-1]
+	}
+	if len(data) == 0 || data[len(data)-1] != '}' {
+		return frame{}, false
+	}
+	return frame{Kind: kindOf(data), Stream: b[i:j], Data: data, Fast: true}, true
+}
+
+// refine re-splits raw with the full path when fr was split fast, so an
+// event decoder that failed can try again; it reports whether it did.
+func refine(raw []byte, fr *frame) bool {
+	if !fr.Fast {
+		return false
+	}
+	s, err := slowSplit(raw)
+	if err != nil {
+		return false
+	}
+	*fr = s
+	return true
+}
+
+// slowSplit is splitFrame's full path: it scans the whole envelope.
+func slowSplit(b []byte) (frame, error) {
 	var f frame
 	s := newScanner("ws frame", b)
 	isEvent := false
