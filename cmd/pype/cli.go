@@ -213,7 +213,7 @@ Start with "pype demo": it runs offline on the built-in exchange simulator.
 	}
 	root.SetVersionTemplate("pype {{.Version}}\n")
 	pf := root.PersistentFlags()
-	pf.StringVar(&c.configPath, "config", "", "config file (JSON; default $PYPE_CONFIG, ./pype.json, ~/.config/pype/config.json)")
+	pf.StringVar(&c.configPath, "config", "", "config file: .yaml/.yml, .toml or .json (default $PYPE_CONFIG, then ./pype.{yaml,yml,toml,json}, then ~/.config/pype/config.{yaml,yml,toml,json})")
 	pf.StringVar(&c.dataDir, "data", "", "data directory (default from config, $PYPE_DATA, or "+config.DefaultDataDir+")")
 	pf.StringVar(&c.logLevel, "log-level", "", "log level: debug, info, warn, error (default info)")
 	pf.StringVar(&c.progress, "progress", "auto", "progress display: auto (bar on a terminal, log lines otherwise), bar, plain, none")
