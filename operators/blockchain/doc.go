@@ -13,11 +13,14 @@
 // for EVM chains, the in-memory ledger of package blockchaintest in tests)
 // and an optional [Signer].
 //
-// # Keccak-256
+// # Keccak-256 and EIP-55
 //
-// EIP-55 address checksums and ABI selectors need Keccak-256, which is not
-// among pype's dependencies yet. Identifiers therefore format as lower-case
-// hex by default and a mixed-case address is only accepted through an
-// [EVMCodec] given a [Keccak256] implementation; without one it is refused
-// with [ErrNoKeccak] rather than accepted unverified.
+// [LegacyKeccak256] is Ethereum's Keccak-256 (golang.org/x/crypto/sha3).
+// [ParseAddress] and the zero [EVMCodec] use it to verify EIP-55 checksums:
+// all-lower- and all-upper-case addresses carry no checksum and are
+// accepted; a mixed-case one must match, or the [*IdentifierError] wraps
+// [ErrChecksum]. [Address.String] is lower-case hex; [Address.EIP55] and
+// [EVMCodec.FormatAddress] give the checksummed form. The hash stays
+// pluggable: [EVMCodec.Keccak] (and the keccak argument of
+// dapp.NewMethod) take any [Keccak256], nil meaning LegacyKeccak256.
 package blockchain

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"golang.org/x/crypto/sha3"
 )
 
 // IdentifierKind says what a [BlockchainIdentifier] names.
@@ -58,30 +60,48 @@ func Equal(a, b BlockchainIdentifier) bool {
 	return a == b
 }
 
-// IdentifierError reports an identifier that does not parse.
+// IdentifierError reports an identifier that does not parse. Err, when
+// set, classifies the problem (see [ErrChecksum]).
 type IdentifierError struct {
 	Kind   IdentifierKind
 	Input  string
 	Reason string
+	Err    error
 }
 
 func (e *IdentifierError) Error() string {
 	return fmt.Sprintf("blockchain: invalid %v %q: %s", e.Kind, e.Input, e.Reason)
 }
 
-// ErrNoKeccak is wrapped by operations that need Keccak-256 (EIP-55
-// checksums, ABI selectors of arbitrary signatures) when none is
-// configured. pype does not yet depend on an implementation; chain
-// packages pass one in (see [Keccak256]).
-var ErrNoKeccak = errors.New("blockchain: no Keccak-256 implementation configured")
+// Unwrap returns Err.
+func (e *IdentifierError) Unwrap() error { return e.Err }
 
-// Keccak256 computes the Keccak-256 hash used by Ethereum (not NIST
-// SHA3-256).
+// ErrChecksum is wrapped by the [*IdentifierError] for a mixed-case address
+// whose case does not match its EIP-55 checksum: a mistyped or corrupted
+// address, never to be used.
+var ErrChecksum = errors.New("EIP-55 checksum mismatch")
+
+// Keccak256 computes the Keccak-256 hash used by Ethereum (the original
+// Keccak padding, not NIST SHA3-256). [LegacyKeccak256] is the default
+// wherever one is taken and nil is given; pass another to use a different
+// implementation (an accelerated one, or a counting one in tests).
 type Keccak256 func(data []byte) [32]byte
 
-// Address is a 20-byte EVM account or contract address. Its canonical form
-// is the EIP-55 mixed-case checksum when a [Keccak256] is available
-// ([EVMCodec.FormatAddress]) and lower-case hex otherwise ([Address.String]).
+// LegacyKeccak256 returns the Keccak-256 hash of data as Ethereum computes
+// it (golang.org/x/crypto/sha3.NewLegacyKeccak256): keccak256("") is
+// c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470.
+func LegacyKeccak256(data []byte) [32]byte {
+	h := sha3.NewLegacyKeccak256()
+	h.Write(data)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// Address is a 20-byte EVM account or contract address. [Address.String]
+// is lower-case hex (cheap, stable for logs and keys); [Address.EIP55] and
+// [EVMCodec.FormatAddress] give the mixed-case checksummed form to show
+// users.
 type Address [20]byte
 
 // TxHash is a 32-byte EVM transaction hash.
@@ -98,6 +118,10 @@ func (Address) Family() string { return "evm" }
 
 // String returns "0x" and 40 lower-case hex digits.
 func (a Address) String() string { return "0x" + hex.EncodeToString(a[:]) }
+
+// EIP55 returns the EIP-55 checksummed form, e.g.
+// "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed".
+func (a Address) EIP55() string { return EVMCodec{}.FormatAddress(a) }
 
 // Bytes returns a copy of the address bytes.
 func (a Address) Bytes() []byte { return append([]byte(nil), a[:]...) }
@@ -205,11 +229,10 @@ func ParseBlockHash(s string) (BlockHash, error) {
 	return h, err
 }
 
-// ParseAddress parses an EVM address without a Keccak-256: all-lower-case
-// and all-upper-case hex are accepted; a mixed-case address carries an
-// EIP-55 checksum that cannot be verified here, so it is refused with an
-// error wrapping [ErrNoKeccak]. Use [EVMCodec.ParseAddress] with a hash to
-// accept checksummed addresses.
+// ParseAddress parses "0x" and 40 hex digits with [EVMCodec.ParseAddress]
+// and [LegacyKeccak256]: all-lower-case and all-upper-case hex carry no
+// checksum and are accepted; a mixed-case address must match its EIP-55
+// checksum, or the error wraps [ErrChecksum].
 func ParseAddress(s string) (Address, error) { return EVMCodec{}.ParseAddress(s) }
 
 // MustParseAddress is [ParseAddress] for constants; it panics on error.
@@ -222,14 +245,26 @@ func MustParseAddress(s string) Address {
 }
 
 // EVMCodec parses and formats EVM identifiers, verifying and producing
-// EIP-55 checksums with Keccak. The zero value has no hash (see
-// [ParseAddress]).
+// EIP-55 checksums with Keccak. The zero value is ready to use and hashes
+// with [LegacyKeccak256].
 type EVMCodec struct {
+	// Keccak hashes for EIP-55; nil means [LegacyKeccak256].
 	Keccak Keccak256
 }
 
-// ParseAddress parses "0x" and 40 hex digits. All-lower and all-upper case
-// are accepted as is; mixed case must be a valid EIP-55 checksum.
+func (c EVMCodec) keccak() Keccak256 {
+	if c.Keccak == nil {
+		return LegacyKeccak256
+	}
+	return c.Keccak
+}
+
+// ParseAddress parses "0x" (or "0X") and 40 hex digits, ignoring
+// surrounding space. All-lower and all-upper case are accepted as is; mixed
+// case must be a valid EIP-55 checksum, or the [*IdentifierError] wraps
+// [ErrChecksum]. (The error does not show the "right" casing: the digits
+// themselves are likely mistyped, and re-casing them would make a wrong
+// address look valid.)
 func (c EVMCodec) ParseAddress(s string) (Address, error) {
 	var a Address
 	if err := decodeHex(KindAddress, s, a[:]); err != nil {
@@ -239,29 +274,21 @@ func (c EVMCodec) ParseAddress(s string) (Address, error) {
 	if digits == strings.ToLower(digits) || digits == strings.ToUpper(digits) {
 		return a, nil
 	}
-	if c.Keccak == nil {
-		return Address{}, fmt.Errorf("%w: %w", &IdentifierError{Kind: KindAddress, Input: s, Reason: "mixed-case (EIP-55) address cannot be verified"}, ErrNoKeccak)
-	}
-	if want := c.checksum(a); want[2:] != digits {
-		return Address{}, &IdentifierError{Kind: KindAddress, Input: s, Reason: "EIP-55 checksum mismatch (want " + want + ")"}
+	if c.checksum(a)[2:] != digits {
+		return Address{}, &IdentifierError{Kind: KindAddress, Input: s, Err: ErrChecksum,
+			Reason: "EIP-55 checksum mismatch: the letter case does not match the digits, so the address is mistyped or corrupted (copy it again from its source)"}
 	}
 	return a, nil
 }
 
-// FormatAddress returns a's EIP-55 checksummed form, or lower-case hex
-// without a hash.
-func (c EVMCodec) FormatAddress(a Address) string {
-	if c.Keccak == nil {
-		return a.String()
-	}
-	return c.checksum(a)
-}
+// FormatAddress returns a's EIP-55 checksummed form.
+func (c EVMCodec) FormatAddress(a Address) string { return c.checksum(a) }
 
 // checksum applies EIP-55: hex digit i is upper-cased when nibble i of
 // keccak256(lower-case hex) is ≥ 8.
 func (c EVMCodec) checksum(a Address) string {
 	lower := hex.EncodeToString(a[:])
-	h := c.Keccak([]byte(lower))
+	h := c.keccak()([]byte(lower))
 	out := []byte(lower)
 	for i := range out {
 		nib := h[i/2]

@@ -57,8 +57,9 @@ func (m Method) Signature() string {
 	return m.Name + "(" + strings.Join(parts, ",") + ")"
 }
 
-// knownSelectors are the selectors of standard signatures, published with
-// EIP-20, so that the common methods work without a Keccak-256.
+// knownSelector returns the selectors of the standard ERC-20 signatures as
+// published with EIP-20. NewMethod uses them instead of hashing when no
+// Keccak is given; the tests check them against [blockchain.LegacyKeccak256].
 func knownSelector(sig string) ([4]byte, bool) {
 	switch sig {
 	case "balanceOf(address)":
@@ -83,9 +84,9 @@ func knownSelector(sig string) ([4]byte, bool) {
 	return [4]byte{}, false
 }
 
-// NewMethod describes a function and computes its selector with keccak. A
-// nil keccak works for the standard ERC-20 signatures only; others fail
-// with an error wrapping [blockchain.ErrNoKeccak].
+// NewMethod describes a function and computes its selector: the first 4
+// bytes of keccak(signature). A nil keccak means
+// [blockchain.LegacyKeccak256].
 func NewMethod(name string, inputs, outputs []Type, view bool, keccak blockchain.Keccak256) (Method, error) {
 	m := Method{Name: name, Inputs: inputs, Outputs: outputs, View: view}
 	if name == "" {
@@ -97,20 +98,33 @@ func NewMethod(name string, inputs, outputs []Type, view bool, keccak blockchain
 		}
 	}
 	sig := m.Signature()
-	if keccak != nil {
-		h := keccak([]byte(sig))
-		copy(m.Selector[:], h[:4])
-		return m, nil
+	if keccak == nil {
+		if sel, ok := knownSelector(sig); ok {
+			m.Selector = sel
+			return m, nil
+		}
+		keccak = blockchain.LegacyKeccak256
 	}
-	sel, ok := knownSelector(sig)
-	if !ok {
-		return Method{}, fmt.Errorf("dapp: selector of %s: %w", sig, blockchain.ErrNoKeccak)
-	}
-	m.Selector = sel
+	m.Selector = Selector(sig, keccak)
 	return m, nil
 }
 
-// MustMethod is [NewMethod] for known signatures; it panics on error.
+// Selector returns the first 4 bytes of keccak(signature), e.g.
+// 0xa9059cbb for "transfer(address,uint256)". A nil keccak means
+// [blockchain.LegacyKeccak256]. The signature is used as given: canonical
+// form has no spaces or parameter names and full type names (uint256, not
+// uint).
+func Selector(signature string, keccak blockchain.Keccak256) [4]byte {
+	if keccak == nil {
+		keccak = blockchain.LegacyKeccak256
+	}
+	h := keccak([]byte(signature))
+	return [4]byte(h[:4])
+}
+
+// MustMethod is [NewMethod] with [blockchain.LegacyKeccak256], for
+// package-level method tables; it panics on an invalid description (no
+// name, an unsupported type).
 func MustMethod(name string, inputs, outputs []Type, view bool) Method {
 	m, err := NewMethod(name, inputs, outputs, view, nil)
 	if err != nil {

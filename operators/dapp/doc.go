@@ -6,8 +6,9 @@
 // allowance, transferFrom, totalSupply, decimals and symbol, and
 // [Transfers] decodes Transfer logs.
 //
-// Selectors are the first 4 bytes of keccak256 of the signature. pype has
-// no Keccak-256 dependency yet, so the standard ERC-20 selectors are
-// built in and other signatures need a [blockchain.Keccak256] passed to
-// [NewMethod].
+// Selectors are the first 4 bytes of keccak256 of the signature
+// ([Selector]); [NewMethod] computes them for any signature with
+// [blockchain.LegacyKeccak256] unless given another [blockchain.Keccak256].
+// The standard ERC-20 selectors are also built in (and tested against the
+// hash).
 package dapp

@@ -720,8 +720,9 @@ type Signer struct {
 // Address implements [blockchain.Signer].
 func (s *Signer) Address() blockchain.BlockchainIdentifier { return s.addr }
 
-// SignTransaction implements [blockchain.Signer]. The hash is SHA-256 of
-// the encoding and signature (the ledger is not Keccak-based).
+// SignTransaction implements [blockchain.Signer]. The "signature" is an
+// HMAC-SHA-256 of the encoding (a stand-in for secp256k1); the hash is
+// keccak256 of the raw signed bytes, as on Ethereum.
 func (s *Signer) SignTransaction(_ context.Context, tx blockchain.Transaction) (blockchain.SignedTransaction, error) {
 	from, err := asAddress(tx.From)
 	if err != nil {
@@ -734,7 +735,7 @@ func (s *Signer) SignTransaction(_ context.Context, tx blockchain.Transaction) (
 	mac := hmac.New(sha256.New, s.secret)
 	mac.Write(enc)
 	raw := mac.Sum(enc)
-	return blockchain.SignedTransaction{Tx: tx.Clone(), Hash: blockchain.TxHash(sha256.Sum256(raw)), Raw: raw}, nil
+	return blockchain.SignedTransaction{Tx: tx.Clone(), Hash: blockchain.TxHash(blockchain.LegacyKeccak256(raw)), Raw: raw}, nil
 }
 
 func verify(secret []byte, stx blockchain.SignedTransaction) bool {
@@ -751,7 +752,7 @@ func verify(secret []byte, stx blockchain.SignedTransaction) bool {
 		return false
 	}
 	h, ok := stx.Hash.(blockchain.TxHash)
-	return ok && h == blockchain.TxHash(sha256.Sum256(stx.Raw))
+	return ok && h == blockchain.TxHash(blockchain.LegacyKeccak256(stx.Raw))
 }
 
 // encode is a deterministic encoding of every signed field.
