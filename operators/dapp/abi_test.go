@@ -2,8 +2,8 @@ package dapp_test
 
 import (
 	"encoding/hex"
-	"fmt"
 	"errors"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
