@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -70,25 +69,6 @@ func fixture(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// keysOf returns the sorted keys of the first object of an array.
-func keysOf(t *testing.T, v any) []string {
-	t.Helper()
-	a, ok := v.([]any)
-	if !ok || len(a) == 0 {
-		t.Fatalf("not a non-empty array: %v", v)
-	}
-	o, ok := a[0].(map[string]any)
-	if !ok {
-		t.Fatalf("not an object: %v", a[0])
-	}
-	var ks []string
-	for k := range o {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // TestRESTShapesMatchRecordedPayloads compares the rows the simulator

@@ -25,7 +25,7 @@ type replay struct {
 	events []venues.BookEvent
 }
 
-func newReplay(t *testing.T, table string, syms map[string]domain.Symbol) *replay {
+func newReplay(t testing.TB, table string, syms map[string]domain.Symbol) *replay {
 	t.Helper()
 	a := &Adapter{log: discard(), offset: operators.NewClockOffset(nil)}
 	r := &replay{}

@@ -21,6 +21,9 @@ type streamSym struct {
 	// messages, and REST refills overlap the live stream there).
 	lastMs int64
 	ids    map[string]struct{}
+	// refill: the connection was replaced; the hole is filled over REST
+	// once the new subscription's partial shows it is in force.
+	refill bool
 	// candles: open time of the last closed bar yielded.
 	last int64
 	// books
@@ -70,8 +73,11 @@ type tradeStream struct {
 // a hole can only come from a broken connection: after every
 // reconnection each symbol is caught up over REST from the millisecond of
 // its last trade (GET /trade, startTime + offset) before live trades
-// resume; trades seen twice are dropped by id. What REST cannot serve is
-// reported to req.Gap. The partial sent on subscription (the latest
+// resume; trades seen twice are dropped by id. The refill starts when the
+// new subscription's partial arrives — the subscription is then in
+// force, so REST and the live inserts after the partial overlap instead of
+// leaving a hole (inserts before it are covered by the refill). What REST
+// cannot serve is reported to req.Gap. The partial itself (the latest
 // trades, already history) is not yielded.
 func (a *Adapter) StreamTrades(ctx context.Context, req venues.StreamRequest) iter.Seq2[venues.TradeEvent, error] {
 	return func(yield func(venues.TradeEvent, error) bool) {
@@ -93,7 +99,11 @@ func (a *Adapter) StreamTrades(ctx context.Context, req venues.StreamRequest) it
 }
 
 func (h *tradeStream) table(f ws.Frame, fr *wsFrame) bool {
-	if string(fr.Table) != "trade" || string(fr.Action) != actInsert {
+	if string(fr.Table) != "trade" {
+		return true
+	}
+	act := string(fr.Action)
+	if act != actInsert && act != actPartial {
 		return true
 	}
 	var err error
@@ -102,10 +112,25 @@ func (h *tradeStream) table(f ws.Frame, fr *wsFrame) bool {
 		h.a.log.Warn("bitmex: undecodable trade message skipped", "err", err)
 		return true
 	}
+	if act == actPartial {
+		syms := [][]byte{fr.FilterSymbol}
+		for _, r := range h.rows {
+			syms = append(syms, r.Symbol)
+		}
+		for _, vs := range syms {
+			if ss := h.bySym[string(vs)]; ss != nil && ss.refill {
+				ss.refill = false
+				if !h.fill(ss) {
+					return false
+				}
+			}
+		}
+		return true
+	}
 	for _, r := range h.rows {
 		ss := h.bySym[string(r.Symbol)]
-		if ss == nil {
-			continue
+		if ss == nil || ss.refill {
+			continue // not ours, or covered by the coming refill
 		}
 		t := r.Trade
 		t.RecvTime = f.Received
@@ -142,12 +167,11 @@ func (h *tradeStream) hole() bool {
 	return true
 }
 
-// resumed catches every symbol up over REST after a break.
+// resumed marks every symbol for a refill over REST after a break; it
+// runs when the new subscription's partial arrives.
 func (h *tradeStream) resumed() bool {
 	for _, ss := range h.order {
-		if ss.lastMs != 0 && !h.fill(ss) {
-			return false
-		}
+		ss.refill = ss.lastMs != 0
 	}
 	return true
 }
