@@ -13,6 +13,7 @@ import (
 	"github.com/pype-go/pype/venues"
 	"github.com/pype-go/pype/venues/binance"
 	"github.com/pype-go/pype/venues/bitfinex"
+	"github.com/pype-go/pype/venues/bitmex"
 	"github.com/pype-go/pype/venues/bybit"
 	"github.com/pype-go/pype/venues/coinbase"
 	"github.com/pype-go/pype/venues/kraken"
@@ -30,6 +31,7 @@ func Registry() *venues.Registry {
 	must(r.Register(bitfinex.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bitfinex.Open(ctx, cfg) }))
 	must(r.Register(kraken.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return kraken.Open(ctx, cfg) }))
 	must(r.Register(okx.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return okx.Open(ctx, cfg) }))
+	must(r.Register(bitmex.Info(), func(ctx context.Context, cfg venues.Config) (venues.Venue, error) { return bitmex.Open(ctx, cfg) }))
 	return r
 }
 
