@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -48,14 +49,17 @@ func (c *cli) configCommand() *cobra.Command {
 and the environment, with API keys and secrets replaced by ***. Flags given
 to a command override it.
 
-Config file (JSON), found at --config, $PYPE_CONFIG, ./pype.json or
-~/.config/pype/config.json. Print an example with "pype config example".
+Config file in YAML (.yaml/.yml), TOML (.toml) or JSON (.json), chosen by
+its extension, found at --config, $PYPE_CONFIG, ./pype.{yaml,yml,toml,json}
+or ~/.config/pype/config.{yaml,yml,toml,json}. Print an example with
+"pype config example [--format yaml|toml|json]".
 
 Environment: PYPE_CONFIG, PYPE_DATA, PYPE_LOG_LEVEL, and per venue
 PYPE_<VENUE>_REST_URL, PYPE_<VENUE>_WS_URL, PYPE_<VENUE>_API_KEY,
 PYPE_<VENUE>_API_SECRET (keep secrets in the environment).`,
 		Example: `  pype config
-  pype config example > pype.json`,
+  pype config example > pype.yaml
+  pype config example --format toml > pype.toml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			red := c.cfg.Redacted()
@@ -70,15 +74,29 @@ PYPE_<VENUE>_API_SECRET (keep secrets in the environment).`,
 			return enc.Encode(red)
 		},
 	}
-	cmd.AddCommand(&cobra.Command{
+	var exampleFormat string
+	example := &cobra.Command{
 		Use:   "example",
-		Short: "Print an example config file",
+		Short: "Print an example config file (YAML by default)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprint(c.stdout, config.Example)
+			var body string
+			switch strings.ToLower(exampleFormat) {
+			case "yaml", "yml":
+				body = config.ExampleYAML
+			case "toml":
+				body = config.ExampleTOML
+			case "json":
+				body = config.Example
+			default:
+				return usagef("invalid --format %q (accepted: yaml, toml, json)", exampleFormat)
+			}
+			_, err := fmt.Fprint(c.stdout, body)
 			return err
 		},
-	})
+	}
+	example.Flags().StringVar(&exampleFormat, "format", "yaml", "example format: yaml, toml or json")
+	cmd.AddCommand(example)
 	return cmd
 }
 
