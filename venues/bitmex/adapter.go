@@ -33,6 +33,10 @@ type Adapter struct {
 	rest    *httpc.Client
 	limiter *ratelimit.Limiter
 	limit   atomic.Int64 // requests per minute in force
+	// tradeCap is the rows GET /trade serves per page (1000, or less if
+	// the venue proved to cap pages lower); shortOK the largest short page
+	// confirmed as a true end.
+	tradeCap, shortOK atomic.Int64
 	offset  *operators.ClockOffset
 
 	symbols atomic.Pointer[symbolTable]
@@ -138,6 +142,7 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 		return nil, fmt.Errorf("bitmex: ping interval %v, ban pause %v and trade window %v must be positive", o.pingInterval, o.banPause, o.tradeWindow)
 	}
 	a := &Adapter{cfg: cfg, opt: o, closed: make(chan struct{})}
+	a.tradeCap.Store(MaxCount)
 	a.log = cfg.Logger
 	if a.log == nil {
 		a.log = slog.Default()

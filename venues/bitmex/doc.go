@@ -33,7 +33,10 @@
 // ([TradeCursor]), so trades sharing a millisecond are never skipped ("last
 // timestamp + 1 ms" would) nor merged (ids are trdMatchID UUIDs, distinct
 // per match). The ids are not contiguous, so completeness rests on the
-// cursor. Books from GET /orderBook/L2 (depth per side, 0 = full).
+// cursor — and on page sizes: a short page ends a walk only once a probe
+// has shown that the venue does not cap pages below 1000 rows at that size
+// (a cap is learned, not mistaken for the end). Books from GET
+// /orderBook/L2 (depth per side, 0 = full).
 //
 // Rate limit: one rule of 30 requests per rolling minute (never more than
 // BitMEX's bucket admits); x-ratelimit-limit replaces it with the venue's

@@ -3,6 +3,11 @@ package bitmex
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -121,5 +126,41 @@ func TestSimIPBan(t *testing.T) {
 	}
 	if after := s.Stats(Name).Requests; after != before {
 		t.Fatalf("requests sent while paused: %v → %v", before, after)
+	}
+}
+
+// TestSimVenueCappingPages puts a proxy in front of the simulator that
+// serves at most 300 rows per request whatever count asks: no trade and no
+// bar may be lost. Candles: the paginator refetches what a full page left
+// out. Trades: a short page is confirmed by one more request, the cap is
+// learned, and the walk goes on.
+func TestSimVenueCappingPages(t *testing.T) {
+	s := startSim(t)
+	target, _ := url.Parse(s.REST(Name))
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	capped := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if n, err := strconv.Atoi(q.Get("count")); err == nil && n > 300 {
+			q.Set("count", "300")
+			r.URL.RawQuery = q.Encode()
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	defer capped.Close()
+	a, err := Open(t.Context(), venues.Config{RESTURL: capped.URL, Logger: discard(), Concurrency: 2}, WithRetries(3, time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-2 * 24 * time.Hour)), End: domain.Nanos(simNow)}
+	sameBars(t, collectBars(t, a, venues.CandleRequest{Symbol: xbtusd, Span: domain.Span1m, Range: r}), truthBars(t, s, xbtusd, domain.Span1m, r))
+	tr := domain.Range{Start: domain.Nanos(simNow.Add(-30 * time.Minute)), End: domain.Nanos(simNow)}
+	got, err := collectTrades(t, a, venues.TradeRequest{Symbol: xbtusd, Range: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTrades(t, got, truthTrades(t, s, xbtusd, tr))
+	if c := a.tradeCap.Load(); c != 300 {
+		t.Fatalf("learned cap %d", c)
 	}
 }

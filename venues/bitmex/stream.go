@@ -181,7 +181,7 @@ func (h *tradeStream) resumed() bool {
 func (h *tradeStream) fill(ss *streamSym) bool {
 	c := TradeCursor{From: ss.lastMs}
 	for {
-		p, err := h.a.tradesPage(h.ctx, ss.vs, c, MaxCount)
+		p, err := h.a.drainPage(h.ctx, ss.vs, c)
 		if err != nil {
 			if h.ctx.Err() != nil {
 				return false

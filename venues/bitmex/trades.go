@@ -63,6 +63,52 @@ func (a *Adapter) tradesPage(ctx context.Context, vs string, c TradeCursor, limi
 	return paginate.TradesPage[TradeCursor]{Items: rows, Next: nextCursor(c, rows), Done: len(rows) < limit}, nil
 }
 
+// drainPage is one step of a trade walk: a page of up to 1000 trades at c,
+// made robust against a venue that serves fewer rows per request than
+// asked. A short page normally ends the walk, but a cap below 1000 would
+// make every page short and end the walk early — silently. So a short page
+// of n rows is confirmed with one more request at the next cursor, unless
+// a page of at least n rows was already confirmed as a true end (a cap
+// would never serve more rows than itself). If the probe finds trades, the
+// venue caps pages at n: the cap is learned (pages of n rows are full from
+// then on) and the walk goes on.
+func (a *Adapter) drainPage(ctx context.Context, vs string, c TradeCursor) (paginate.TradesPage[TradeCursor], error) {
+	p, err := a.tradesPage(ctx, vs, c, MaxCount)
+	if err != nil {
+		return p, err
+	}
+	n := len(p.Items)
+	capRows := int(a.tradeCap.Load())
+	switch {
+	case n == 0:
+		return p, nil
+	case n >= capRows:
+		p.Done = false
+		return p, nil
+	case int64(n) <= a.shortOK.Load():
+		return p, nil // a true end: the venue serves more rows than n
+	}
+	probe, err := a.tradesPage(ctx, vs, p.Next, MaxCount)
+	if err != nil {
+		return p, err
+	}
+	if len(probe.Items) == 0 {
+		for {
+			ok := a.shortOK.Load()
+			if int64(n) <= ok || a.shortOK.CompareAndSwap(ok, int64(n)) {
+				break
+			}
+		}
+		return p, nil
+	}
+	a.tradeCap.Store(int64(n))
+	a.log.Warn("bitmex: GET /trade serves fewer rows per page than asked; pages are now read as full at this size", "rows", n, "asked", MaxCount)
+	p.Items = append(p.Items, probe.Items...)
+	p.Next = probe.Next
+	p.Done = len(probe.Items) < n
+	return p, nil
+}
+
 // nextCursor re-anchors the cursor at the last row's millisecond: the next
 // page starts at that millisecond, skipping the rows of it already read.
 // Offsets stay small (the trades of one millisecond) instead of growing
@@ -130,7 +176,7 @@ func (a *Adapter) BackfillTrades(ctx context.Context, req venues.TradeRequest) i
 			return TradeCursor{From: domain.NanosToMillis(domain.CeilNs(w.Start, 1e6)), End: domain.NanosToMillis(domain.CeilNs(w.End, 1e6))}, nil
 		}
 		fetch := func(ctx context.Context, c TradeCursor) (paginate.TradesPage[TradeCursor], error) {
-			return a.tradesPage(ctx, vs, c, MaxCount)
+			return a.drainPage(ctx, vs, c)
 		}
 		opts := paginate.TradeWindowsOptions{Window: window, Concurrency: conc}
 		var items int64
