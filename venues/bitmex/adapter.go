@@ -37,7 +37,7 @@ type Adapter struct {
 	// the venue proved to cap pages lower); shortOK the largest short page
 	// confirmed as a true end.
 	tradeCap, shortOK atomic.Int64
-	offset  *operators.ClockOffset
+	offset            *operators.ClockOffset
 
 	symbols atomic.Pointer[symbolTable]
 	infoMu  sync.Mutex   // serialises instrument loads
