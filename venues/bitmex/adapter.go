@@ -64,6 +64,7 @@ type options struct {
 	pingInterval   time.Duration
 	resubscribeTTL time.Duration
 	tradeWindow    time.Duration
+	windowTrades   int64 // target trades per sub-window (tests)
 }
 
 // WithLimiterClock sets the rate limiter's clock (tests).
@@ -113,8 +114,8 @@ func WithPingInterval(d time.Duration) Option { return func(o *options) { o.ping
 func WithResubscribeTimeout(d time.Duration) Option { return func(o *options) { o.resubscribeTTL = d } }
 
 // WithTradeWindow sets the length of the sub-windows BackfillTrades drains
-// concurrently (default: the range split into 4 × Concurrency parts, at
-// least one minute each).
+// concurrently (default: sized to hold about 40,000 trades on the range's
+// busiest day; short ranges are split into 2 × Concurrency parts).
 func WithTradeWindow(d time.Duration) Option { return func(o *options) { o.tradeWindow = d } }
 
 const (
@@ -128,7 +129,7 @@ const (
 // Configuration errors fail at once.
 func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, error) {
 	o := options{infoTTL: time.Hour, retries: 8, retryBase: 500 * time.Millisecond, banPause: time.Minute,
-		pingInterval: PingInterval, resubscribeTTL: 10 * time.Second}
+		pingInterval: PingInterval, resubscribeTTL: 10 * time.Second, windowTrades: windowTrades}
 	for _, f := range opts {
 		f(&o)
 	}

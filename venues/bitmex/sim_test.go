@@ -386,3 +386,31 @@ func TestSimMarkets(t *testing.T) {
 		t.Fatalf("rules %+v", r)
 	}
 }
+
+// TestSimTradeWindowsFromDensity: over a long range the sub-windows are
+// sized from the busiest day's trade count, so each holds about the target
+// number of trades (memory stays bounded), and the stitched result is the
+// truth.
+func TestSimTradeWindowsFromDensity(t *testing.T) {
+	s := startSim(t, simtest.Configure(func(c *sim.Config) { c.TradesPerSecond = 0.02 }))
+	a := openSim(t, s, venues.Config{Concurrency: 2})
+	a.opt.windowTrades = 300
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-3 * 24 * time.Hour)), End: domain.Nanos(simNow)}
+	want := truthTrades(t, s, solusdt, r)
+	busiest := 0
+	for d := r.Start; d < r.End; d += int64(24 * time.Hour) {
+		n := len(truthTrades(t, s, solusdt, domain.Range{Start: d, End: d + int64(24*time.Hour)}))
+		busiest = max(busiest, n)
+	}
+	windows := 0
+	got, err := collectTrades(t, a, venues.TradeRequest{Symbol: solusdt, Range: r, Progress: func(p venues.Progress) { windows = p.Total }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameTrades(t, got, want)
+	wantWindows := (3*busiest + 299) / 300
+	if windows < wantWindows*9/10 || windows > wantWindows*11/10+1 {
+		t.Fatalf("%d windows for %d trades (busiest day %d), want about %d", windows, len(want), busiest, wantWindows)
+	}
+	t.Logf("%d trades in %d windows", len(got), windows)
+}

@@ -129,10 +129,54 @@ func nextCursor(c TradeCursor, rows []domain.Trade) TradeCursor {
 	return TradeCursor{From: last, Offset: k, End: c.End}
 }
 
+// windowTrades is the target number of trades per concurrently drained
+// sub-window: each sub-window is buffered until the ones before it were
+// yielded, so this bounds memory (2 × concurrency windows of ~40,000
+// trades) while a window costs at most one request more than its pages.
+const windowTrades = 40_000
+
+// tradeWindow sizes BackfillTrades' sub-windows. Short ranges are split
+// into 2 × concurrency parts. Longer ones are sized from the busiest day
+// of the range (one GET /trade/bucketed?binSize=1d request, which reports
+// trades per day) so that a window holds about windowTrades trades; when
+// that request fails, windows are one hour.
+func (a *Adapter) tradeWindow(ctx context.Context, vs string, r domain.Range, conc int) time.Duration {
+	if a.opt.tradeWindow > 0 {
+		return roundMs(a.opt.tradeWindow)
+	}
+	d := time.Duration(r.End - r.Start)
+	if d <= 6*time.Hour {
+		return roundMs(max(d/time.Duration(2*conc), time.Minute))
+	}
+	days := domain.Range{Start: domain.Span1d.Floor(r.Start), End: domain.Span1d.Ceil(r.End)}
+	days.Start = max(days.Start, domain.Span1d.Add(days.End, -MaxCount))
+	bars, err := a.buckets(ctx, vs, "1d", domain.Span1d, days, MaxCount)
+	if err != nil {
+		a.log.Warn("bitmex: cannot estimate the trade density; draining one-hour windows", "err", err)
+		return time.Hour
+	}
+	var busiest int64
+	for _, b := range bars {
+		busiest = max(busiest, b.Trades)
+	}
+	w := d
+	if busiest > 0 {
+		w = time.Duration(float64(24*time.Hour) * float64(a.opt.windowTrades) / float64(busiest))
+	}
+	// The day in progress is not in the answer (partial=false): allow for
+	// it with at most a day per window.
+	return roundMs(min(max(w, time.Minute), d, 24*time.Hour))
+}
+
+func roundMs(d time.Duration) time.Duration {
+	return time.Duration(domain.CeilNs(int64(d), int64(time.Millisecond)))
+}
+
 // BackfillTrades yields every trade of req.Symbol with a time in
 // req.Range, oldest first, each once (Trade.ID is BitMEX's trdMatchID).
 //
-// The range is cut into sub-windows drained concurrently
+// The range is cut into sub-windows of about 40,000 trades (sized from
+// the busiest day's trade count) drained concurrently
 // (venues.Config.Concurrency, default 2) within the rate limit; each is
 // walked with GET /trade by startTime and row offset (start), re-anchored
 // at the last millisecond of every page, so trades sharing a millisecond at
@@ -163,11 +207,7 @@ func (a *Adapter) BackfillTrades(ctx context.Context, req venues.TradeRequest) i
 			return
 		}
 		conc := a.concurrency()
-		window := a.opt.tradeWindow
-		if window == 0 {
-			window = max(time.Duration(r.End-r.Start)/time.Duration(4*conc), time.Minute)
-		}
-		window = time.Duration(domain.CeilNs(int64(window), int64(time.Millisecond)))
+		window := a.tradeWindow(ctx, vs, r, conc)
 		first := func(_ context.Context, w domain.Range) (TradeCursor, error) {
 			// endTime is inclusive on BitMEX (as far as its documentation
 			// says anything); asking up to the window's end millisecond
