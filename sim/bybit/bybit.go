@@ -193,7 +193,6 @@ var (
 // params is a parsed query string.
 type params struct{ v url.Values }
 
-func (p params) has(name string) bool { _, ok := p.v[name]; return ok }
 func (p params) str(name string) string { return p.v.Get(name) }
 
 // long reads an optional integer parameter.

@@ -59,8 +59,10 @@
 //     (default 0: never).
 //
 // Not simulated: inverse instruments, signed endpoints, option and spread
-// categories, the
-// level-1 linear snapshot resent every 3 s, tickers and liquidation topics,
-// per-UID endpoint limits. The simulator omits bars without trades (as the
-// core does for every venue).
+// categories, the level-1 linear snapshot resent every 3 s, tickers and
+// liquidation topics, per-UID endpoint limits (apart from the forced 10006
+// above), the trade "seq" field. The simulator omits bars without trades
+// (as the core does for every venue); Bybit's messages (retMsg texts, the
+// 403 body) follow its documentation where it gives them and are
+// best-effort otherwise.
 package bybit

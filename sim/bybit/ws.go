@@ -113,7 +113,6 @@ type wsConn struct {
 	faults *sim.WSFaults
 	ctl    chan func() error
 	buf    []byte
-	msg    []byte
 	diffB  []sim.BookLevel
 	diffA  []sim.BookLevel
 }

@@ -116,16 +116,6 @@ func Interval(s domain.Span) (string, error) {
 	return "", &IntervalError{Span: s.String()}
 }
 
-// spanOf returns the span of a Bybit interval name.
-func spanOf(name string) (domain.Span, bool) {
-	for _, iv := range intervals {
-		if iv.name == name {
-			return iv.span, true
-		}
-	}
-	return 0, false
-}
-
 func acceptedSpans() string { return domain.FormatSpans(Spans()) }
 
 // Info describes the Bybit adapter: name, URLs and capabilities. The
