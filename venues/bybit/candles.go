@@ -55,6 +55,37 @@ func (a *Adapter) klines(ctx context.Context, cat Category, vs, iv string, span 
 	return bars, nil
 }
 
+// klinesBack fetches the bars of w like klines, and when a page holds fewer
+// than limit bars yet starts after the window does, asks for what lies
+// before it until the window start or an empty answer. Bybit keeps the
+// newest bars when it serves fewer than there are, and a short page is
+// otherwise indistinguishable from a window whose first bars had no trade
+// (the paginator takes short pages with holes at their word). This costs
+// one extra request for a window whose first bar is missing.
+func (a *Adapter) klinesBack(ctx context.Context, cat Category, vs, iv string, span domain.Span, w domain.Range, limit int) ([]domain.OHLCBar, error) {
+	bars, err := a.klines(ctx, cat, vs, iv, span, w, limit)
+	for err == nil && len(bars) > 0 && len(bars) < limit {
+		oldest := bars[0].OpenTime
+		for _, b := range bars {
+			oldest = min(oldest, b.OpenTime)
+		}
+		if oldest <= span.Ceil(w.Start) {
+			break
+		}
+		var more []domain.OHLCBar
+		more, err = a.klines(ctx, cat, vs, iv, span, domain.Range{Start: w.Start, End: oldest}, limit)
+		older := false
+		for _, b := range more {
+			older = older || b.OpenTime < oldest
+		}
+		if !older {
+			break // nothing before the page (or a venue ignoring end)
+		}
+		bars = append(bars, more...)
+	}
+	return bars, err
+}
+
 // ceilMillis rounds ns up to whole milliseconds (in ms).
 func ceilMillis(ns int64) int64 { return domain.NanosToMillis(domain.CeilNs(ns, 1e6)) }
 
@@ -94,7 +125,7 @@ func (a *Adapter) BackfillCandles(ctx context.Context, req venues.CandleRequest)
 			return
 		}
 		fetch := func(ctx context.Context, w domain.Range, limit int) ([]domain.OHLCBar, error) {
-			return a.klines(ctx, cat, vs, iv, req.Span, w, limit)
+			return a.klinesBack(ctx, cat, vs, iv, req.Span, w, limit)
 		}
 		opts := paginate.OHLCOptions{Span: req.Span, Limit: MaxKlines, Concurrency: a.concurrency()}
 		if req.Progress != nil {

@@ -6,6 +6,10 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -158,4 +162,36 @@ func TestSimVenueSideErrors(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 	t.Log(err)
+}
+
+func TestSimTruncatedPagesAreRefetched(t *testing.T) {
+	// A venue that serves at most 170 bars per request (the newest of the
+	// window, as Bybit keeps them) while 1000 are declared: no bar may be
+	// lost at the seams.
+	s := startSim(t)
+	target, err := url.Parse(s.REST("bybit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	base := proxy.Director
+	proxy.Director = func(r *http.Request) {
+		base(r)
+		if r.URL.Path == "/v5/market/kline" {
+			q := r.URL.Query()
+			if n, _ := strconv.Atoi(q.Get("limit")); n > 170 {
+				q.Set("limit", "170")
+			}
+			r.URL.RawQuery = q.Encode()
+		}
+	}
+	srv := httptest.NewServer(proxy)
+	defer srv.Close()
+	a, err := Open(t.Context(), venues.Config{RESTURL: srv.URL, WSURL: s.WS("bybit"), Logger: discard(), Concurrency: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-3*24*time.Hour - 7*time.Minute)), End: domain.Nanos(simNow.Add(-11 * time.Minute))}
+	sameBars(t, collectBars(t, a, venues.CandleRequest{Symbol: btcusdt, Span: domain.Span1m, Range: r}), truthBars(t, s, btcusdt, domain.Span1m, r))
 }
