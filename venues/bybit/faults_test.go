@@ -173,18 +173,16 @@ func TestSimTruncatedPagesAreRefetched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	base := proxy.Director
-	proxy.Director = func(r *http.Request) {
-		base(r)
-		if r.URL.Path == "/v5/market/kline" {
-			q := r.URL.Query()
+	proxy := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		if r.Out.URL.Path == "/v5/market/kline" {
+			q := r.Out.URL.Query()
 			if n, _ := strconv.Atoi(q.Get("limit")); n > 170 {
 				q.Set("limit", "170")
 			}
-			r.URL.RawQuery = q.Encode()
+			r.Out.URL.RawQuery = q.Encode()
 		}
-	}
+	}}
 	srv := httptest.NewServer(proxy)
 	defer srv.Close()
 	a, err := Open(t.Context(), venues.Config{RESTURL: srv.URL, WSURL: s.WS("bybit"), Logger: discard(), Concurrency: 3})

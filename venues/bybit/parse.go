@@ -111,6 +111,9 @@ type klineResult struct {
 // inverse contracts volume is in contracts (USD) and turnover in the base
 // coin, so they become QuoteVolume and Volume.
 func parseKlines(body []byte, cat Category) ([]domain.OHLCBar, error) {
+	if bars, ok := parseKlinesFast(body, cat); ok {
+		return bars, nil
+	}
 	var r klineResult
 	if _, err := decodeResult("kline", body, &r); err != nil {
 		return nil, err

@@ -390,3 +390,42 @@ func TestAPIErrorStatus(t *testing.T) {
 		t.Fatalf("%v", e)
 	}
 }
+
+func TestParseKlinesFastEqualsSlow(t *testing.T) {
+	for _, body := range [][]byte{
+		klinePage(37),
+		[]byte(`{"retCode":0,"retMsg":"OK","result":{"symbol":"X","category":"spot","list":[]},"retExtInfo":{},"time":1}`),
+		[]byte("{\"retCode\":0,\"retMsg\":\"OK\",\"result\":{\"list\":[ [ \"1\" , \"2\",\"3\",\"4\",\"5\",\"6\",\"7\" ] ,\n[\"0\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\"]]}}"),
+	} {
+		fast, ok := parseKlinesFast(body, Inverse)
+		if !ok {
+			t.Fatalf("fast path refused %s", body[:60])
+		}
+		var r klineResult
+		if _, err := decodeResult("kline", body, &r); err != nil {
+			t.Fatal(err)
+		}
+		if len(fast) != len(r.List) {
+			t.Fatalf("%d vs %d rows", len(fast), len(r.List))
+		}
+		for i, row := range r.List {
+			slow, err := klineRow(row, Inverse)
+			if err != nil || slow != fast[i] {
+				t.Fatalf("row %d: %+v vs %+v (%v)", i, fast[i], slow, err)
+			}
+		}
+	}
+	// Anything unusual goes to the slow path, which reports it.
+	for _, body := range []string{
+		`{"retCode":10001,"retMsg":"Not supported symbols","result":{}}`,
+		`{"retCode":0,"retMsg":"OK","result":{"list":[[1,"2","3","4","5","6","7"]]}}`,
+		`{"retCode":0,"retMsg":"OK","result":{"list":[["1","2","3","4","5","6"]]}}`,
+		`{"retCode":0,"retMsg":"OK","result":{"list":[["1","2","3","4","5","6","x"]]}}`,
+		`{"retCode":0,"retMsg":"OK","result":{"list":[["1","2\"","3","4","5","6","7"]]}}`,
+		`{"retCode":0,"retMsg":"OK","result":{"list":[["1","2","3","4","5","6","7"]`,
+	} {
+		if _, ok := parseKlinesFast([]byte(body), Spot); ok {
+			t.Fatalf("fast path took %s", body)
+		}
+	}
+}

@@ -331,7 +331,7 @@ func (h *candleStream) emit(ss *streamSym, bar domain.OHLCBar) bool {
 func (h *candleStream) fill(ss *streamSym, to int64) bool {
 	from := h.req.Span.Next(ss.last)
 	for from < to {
-		bars, err := h.a.klines(h.ctx, ss.cat, ss.vs, h.iv, h.req.Span, domain.Range{Start: from, End: to}, MaxKlines)
+		bars, err := h.a.klinesBack(h.ctx, ss.cat, ss.vs, h.iv, h.req.Span, domain.Range{Start: from, End: to}, MaxKlines)
 		if err != nil {
 			if h.ctx.Err() != nil {
 				return false
