@@ -319,7 +319,7 @@ func (h *candleStream) emit(ss *streamSym, bar domain.OHLCBar) bool {
 	case ss.last != 0 && bar.OpenTime <= ss.last:
 		return true // duplicate
 	case ss.last != 0 && bar.OpenTime > h.req.Span.Next(ss.last):
-		if !h.fill(ss, bar.OpenTime) {
+		if !h.fill(ss, bar.OpenTime, true) {
 			return false
 		}
 	}
@@ -328,7 +328,9 @@ func (h *candleStream) emit(ss *streamSym, bar domain.OHLCBar) bool {
 }
 
 // fill yields the closed bars of ss opening in (ss.last, to) from REST.
-func (h *candleStream) fill(ss *streamSym, to int64) bool {
+// When to is the open of a bar the venue confirmed, every bar before it is
+// closed, whatever the local estimate of the venue's clock says.
+func (h *candleStream) fill(ss *streamSym, to int64, confirmed bool) bool {
 	from := h.req.Span.Next(ss.last)
 	for from < to {
 		bars, err := h.a.klinesBack(h.ctx, ss.cat, ss.vs, h.iv, h.req.Span, domain.Range{Start: from, End: to}, MaxKlines)
@@ -347,9 +349,10 @@ func (h *candleStream) fill(ss *streamSym, to int64) bool {
 		now := h.a.localNow().UnixNano()
 		n := 0
 		for _, b := range bars {
-			if b.OpenTime < from || b.OpenTime >= to || !b.Closed || b.OpenTime <= ss.last {
+			if b.OpenTime < from || b.OpenTime >= to || (!b.Closed && !confirmed) || b.OpenTime <= ss.last {
 				continue
 			}
+			b.Closed = true
 			b.RecvTime = now
 			ss.last = b.OpenTime
 			n++
@@ -371,7 +374,7 @@ func (h *candleStream) hole(*wsConn) bool { return true }
 func (h *candleStream) resumed(c *wsConn) bool {
 	now := h.a.serverNow()
 	for _, ss := range h.order {
-		if ss.conn == c && ss.last != 0 && !h.fill(ss, h.req.Span.Floor(now)) {
+		if ss.conn == c && ss.last != 0 && !h.fill(ss, h.req.Span.Floor(now), false) {
 			return false
 		}
 	}
