@@ -38,7 +38,6 @@ type Adapter struct {
 	infoMu  sync.Mutex   // serialises exchangeInfo loads
 	infoAt  atomic.Int64 // last successful load, unix ns
 	infoTry time.Time    // last attempt
-	rules   atomic.Pointer[[]ratelimit.Rule]
 
 	closeOnce sync.Once
 	closed    chan struct{}

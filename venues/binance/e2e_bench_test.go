@@ -56,9 +56,9 @@ func (l *reqLog) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// ratio returns the weight sent from the mark-th request on, divided by
-// the most a rolling-window limit allows in that time: limit × (⌊elapsed /
-// window⌋ + 1).
+// ratio compares the weight sent from the mark-th request on with the most
+// a rolling-window limit allows: over the k = ⌊elapsed/window⌋ (≥ 1) whole
+// windows that start at the first request, at most k × limit can be sent.
 func (l *reqLog) ratio(mark int, limit int, window time.Duration) (ratio float64, requests int, elapsed time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -66,13 +66,16 @@ func (l *reqLog) ratio(mark int, limit int, window time.Duration) (ratio float64
 	if len(at) == 0 {
 		return 0, 0, 0
 	}
-	used := 0
-	for _, w := range wt {
-		used += w
-	}
 	elapsed = at[len(at)-1].Sub(at[0])
-	bound := limit * (int(elapsed/window) + 1)
-	return float64(used) / float64(bound), len(at), elapsed
+	k := max(int(elapsed/window), 1)
+	end := at[0].Add(time.Duration(k) * window)
+	used := 0
+	for i, w := range wt {
+		if at[i].Before(end) {
+			used += w
+		}
+	}
+	return float64(used) / float64(k*limit), len(at), elapsed
 }
 
 func (l *reqLog) count() int {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/govalues/decimal"
@@ -569,5 +570,41 @@ func TestSplitFrameFastAndSlowAgree(t *testing.T) {
 	}
 	if !refine(odd, &f) || parseDepthUpdate(f.Data, &ev) != nil || ev.Final != 6 {
 		t.Fatalf("refine: %+v", ev)
+	}
+}
+
+func TestAPIErrorMapping(t *testing.T) {
+	tests := []struct {
+		status, code int
+		want         error
+		temporary    bool
+	}{
+		{400, -1121, ErrInvalidSymbol, false},
+		{400, -1120, ErrInvalidInterval, false},
+		{400, -1127, ErrInvalidParameter, false},
+		{400, -1100, ErrInvalidParameter, false},
+		{429, -1003, ErrTooManyRequests, true},
+		{418, -1003, ErrIPBanned, false},
+		{418, 0, ErrIPBanned, false},
+		{401, -2015, ErrUnauthorized, false},
+		{400, -1021, ErrUnauthorized, false},
+		{503, 0, ErrVenueUnavailable, true},
+		{400, -1001, ErrVenueUnavailable, true},
+	}
+	for _, tc := range tests {
+		e := &APIError{Status: tc.status, Code: tc.code, Msg: "m", Endpoint: "GET /api/v3/klines"}
+		if !errors.Is(e, tc.want) || e.Temporary() != tc.temporary {
+			t.Errorf("%d/%d: is %v = %v, temporary %v", tc.status, tc.code, tc.want, errors.Is(e, tc.want), e.Temporary())
+		}
+	}
+	e := &APIError{Status: 400, Code: -1121, Msg: "Invalid symbol.", Endpoint: "GET /api/v3/klines", Params: "symbol=BTCUSDX"}
+	for _, part := range []string{"GET /api/v3/klines?symbol=BTCUSDX", "HTTP 400", "code -1121", "Invalid symbol.", "BTC/USDT"} {
+		if !strings.Contains(e.Error(), part) {
+			t.Errorf("message %q lacks %q", e.Error(), part)
+		}
+	}
+	ie := &IntervalError{Span: "2d"}
+	if !errors.Is(ie, ErrInvalidInterval) || !errors.Is(ie, domain.ErrNoCapability) {
+		t.Fatal("IntervalError does not unwrap")
 	}
 }

@@ -21,7 +21,6 @@ type streamSym struct {
 	vs    string // Binance symbol, upper case
 	shard int
 	last  int64 // trades: last id emitted; candles: last closed open time
-	live  bool  // books: last reported state
 }
 
 // resolveStreams maps the request's symbols to Binance stream names.
@@ -213,7 +212,7 @@ func (h *tradeStream) page(vs string, from int64, limit int) ([]idTrade, error) 
 	rows, err := parseTrades(body, nil)
 	out := make([]idTrade, len(rows))
 	for i, r := range rows {
-		out[i] = idTrade{r.ID, r.Trade}
+		out[i] = idTrade(r)
 	}
 	return out, err
 }

@@ -282,3 +282,34 @@ func TestSimShardsAndSubscribeMessages(t *testing.T) {
 		}
 	}
 }
+
+// @trade (one event per fill): holes are filled from historicalTrades.
+func TestSimRawTradeStreamHasNoGap(t *testing.T) {
+	s := startLiveSim(t, 50, sim.Faults{WSDropEvery: 120})
+	a := openSim(t, s, venues.Config{}, fastReconnect, WithRawTrades(true))
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	var got []domain.Trade
+	for ev, err := range a.StreamTrades(ctx, venues.StreamRequest{Symbols: []domain.Symbol{btcusdt}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, ev.Trade)
+		if len(got) >= 500 {
+			break
+		}
+	}
+	st := s.Stats("binance")
+	if st.Faults["ws_drop"] == 0 || st.Endpoints["/api/v3/historicalTrades"] == 0 {
+		t.Fatalf("drops %d, historicalTrades calls %d", st.Faults["ws_drop"], st.Endpoints["/api/v3/historicalTrades"])
+	}
+	want, err := s.Truth("binance").Trades("BTC/USDT", got[0].Time, got[len(got)-1].Time+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for len(want) > 0 && want[0].ID != got[0].ID {
+		want = want[1:]
+	}
+	want = want[:min(len(want), len(got))]
+	sameTrades(t, got, want)
+}

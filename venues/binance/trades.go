@@ -185,6 +185,18 @@ func (a *Adapter) firstIDAt(ctx context.Context, venueSym string, ms int64, prob
 	return noID, nil
 }
 
+// latestAggID returns the id of the venue's newest aggregate trade.
+func (a *Adapter) latestAggID(ctx context.Context, venueSym string) (int64, error) {
+	rows, err := a.aggTrades(ctx, venueSym, aggQuery{Limit: 1})
+	if err != nil {
+		return 0, err
+	}
+	if len(rows) == 0 {
+		return 0, fmt.Errorf("binance: %s has no trades", venueSym)
+	}
+	return rows[len(rows)-1].ID, nil
+}
+
 // tradeCursor walks aggregate trade ids [From, Hi); Hi = noID is open.
 type tradeCursor struct{ From, Hi int64 }
 
@@ -245,24 +257,38 @@ func (a *Adapter) BackfillTrades(ctx context.Context, req venues.TradeRequest) i
 			return // no trade in the range
 		}
 		conc := a.concurrency()
+		// The sub-windows are laid over the part of the range the venue
+		// has answered for; a range reaching past the newest trade ends
+		// with an open window (drained until the venue has no more).
+		grid := r
+		if last == noID {
+			grid.End = min(r.End, max(a.serverNow()+int64(time.Minute), r.Start+1))
+		}
 		parts := 1
 		if conc > 1 {
 			per := a.opt.windowTrades
-			n := 2 * per // open end: a guess
-			if last != noID {
-				n = last - first
+			n := last - first
+			if last == noID {
+				latest, err := a.latestAggID(ctx, vs)
+				if err != nil {
+					fail(err)
+					return
+				}
+				n = latest - first + 1
 			}
 			parts = int(min(max((n+per-1)/per, 1), 100000))
 		}
-		window := domain.CeilNs((r.End-r.Start+int64(parts)-1)/int64(parts), int64(time.Millisecond))
+		window := domain.CeilNs((grid.End-grid.Start+int64(parts)-1)/int64(parts), int64(time.Millisecond))
 		startOf := func(ctx context.Context, w domain.Range) (tradeCursor, error) {
 			from, err := b.at(ctx, ceilMillis(w.Start))
 			if err != nil {
 				return tradeCursor{}, err
 			}
-			hi, err := b.at(ctx, ceilMillis(w.End))
-			if err != nil {
-				return tradeCursor{}, err
+			hi := int64(noID)
+			if w.End < grid.End || last != noID {
+				if hi, err = b.at(ctx, ceilMillis(w.End)); err != nil {
+					return tradeCursor{}, err
+				}
 			}
 			if from == noID {
 				return tradeCursor{}, nil // empty window
@@ -280,7 +306,7 @@ func (a *Adapter) BackfillTrades(ctx context.Context, req venues.TradeRequest) i
 			}
 		}
 		opts.Coverage = func(c paginate.Coverage) { st.covered(c.Range) }
-		seq := paginate.TradeWindows(ctx, r, startOf, fetch, opts)
+		seq := paginate.TradeWindows(ctx, grid, startOf, fetch, opts)
 		for t, err := range seq {
 			if err != nil {
 				fail(err)
