@@ -219,6 +219,8 @@ func (h *bookStream) hole(c *wsConn) bool {
 	return true
 }
 
+func (h *bookStream) subscribed(*wsConn, []string) bool { return true }
+
 // resumed starts (again) tracking the connection's books: the engine waits
 // for the snapshot Bybit sends on subscription.
 func (h *bookStream) resumed(c *wsConn) bool {

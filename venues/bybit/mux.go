@@ -31,8 +31,11 @@ type streamHandler interface {
 	// until resumed.
 	hole(c *wsConn) bool
 	// resumed is called when c has a new live connection (the first one,
-	// or one after a hole); its topics are subscribed again.
+	// or one after a hole); its topics are being subscribed again.
 	resumed(c *wsConn) bool
+	// subscribed is called when the venue acknowledged the subscription
+	// of topics on c: from then on their messages flow.
+	subscribed(c *wsConn, topics []string) bool
 }
 
 // wsConn is one WebSocket connection's worth of topics.
@@ -43,6 +46,20 @@ type wsConn struct {
 	client *ws.Client
 	cur    uint64 // live connection generation (consumer goroutine only)
 	reqs   atomic.Int64
+	mu     sync.Mutex
+	sent   map[string][]string // subscribe req_id → topics, until acknowledged
+}
+
+// takeSent returns (and forgets) the topics of a subscribe request.
+func (c *wsConn) takeSent(reqID string) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.sent[reqID]
+	if !ok {
+		return nil
+	}
+	delete(c.sent, reqID)
+	return t
 }
 
 type muxItem struct {
@@ -112,13 +129,23 @@ func (c *wsConn) ping() []byte {
 	return []byte(`{"req_id":"ping-` + strconv.FormatInt(c.reqs.Add(1), 10) + `","op":"ping"}`)
 }
 
-// opMessage builds a subscribe or unsubscribe request.
+// opMessage builds a subscribe or unsubscribe request; subscribe requests
+// are remembered until acknowledged.
 func (c *wsConn) opMessage(op string, topics []string) []byte {
+	id := op + "-" + strconv.FormatInt(c.reqs.Add(1), 10)
+	if op == "subscribe" {
+		c.mu.Lock()
+		if c.sent == nil || len(c.sent) > 1000 {
+			c.sent = map[string][]string{}
+		}
+		c.sent[id] = topics
+		c.mu.Unlock()
+	}
 	b, _ := json.Marshal(struct {
 		ReqID string   `json:"req_id"`
 		Op    string   `json:"op"`
 		Args  []string `json:"args"`
-	}{op + "-" + strconv.FormatInt(c.reqs.Add(1), 10), op, topics})
+	}{id, op, topics})
 	return b
 }
 
@@ -258,15 +285,22 @@ func (m *mux) onFrame(c *wsConn, f ws.Frame, h streamHandler) bool {
 	case frameData:
 		return h.data(c, f, fr)
 	case frameReply:
-		return m.reply(c, fr)
+		return m.reply(c, fr, h)
 	}
 	return true
 }
 
 // reply checks an operation reply: a refused subscription ends the stream
 // with a *SubscribeError (an already active one is harmless).
-func (m *mux) reply(c *wsConn, fr *wsFrame) bool {
+func (m *mux) reply(c *wsConn, fr *wsFrame, h streamHandler) bool {
 	if fr.Success == nil || *fr.Success {
+		if fr.Op == "subscribe" && fr.Success != nil && h != nil {
+			topics := c.takeSent(fr.ReqID)
+			if topics == nil && fr.ReqID == "" {
+				topics = c.topics // a venue that does not echo req_id
+			}
+			return h.subscribed(c, topics)
+		}
 		return true
 	}
 	switch {

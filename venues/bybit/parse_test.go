@@ -278,7 +278,7 @@ func TestLegacyFramesIgnored(t *testing.T) {
 		case frameReply:
 			replies++
 		default:
-			if !m.reply(c, &f) {
+			if !m.reply(c, &f, nil) {
 				t.Fatal("legacy reply ended the stream")
 			}
 		}

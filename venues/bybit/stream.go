@@ -24,6 +24,8 @@ type streamSym struct {
 	lastTime int64
 	lastID   string
 	seen     idRing
+	awaiting bool           // reconnected: refill once the subscription is acknowledged
+	held     []domain.Trade // live trades received while awaiting
 	// candles: last closed bar's open time
 	last int64
 	// books: last reported state
@@ -156,6 +158,16 @@ func (h *tradeStream) data(c *wsConn, f ws.Frame, fr *wsFrame) bool {
 		h.a.log.Warn("bybit: undecodable trade message skipped", "symbol", ss.sym.String(), "err", err)
 		return true
 	}
+	if ss.awaiting {
+		for _, t := range h.buf {
+			t.RecvTime = f.Received
+			ss.held = append(ss.held, t)
+		}
+		if len(ss.held) > maxHeld {
+			return h.refill(ss) // the acknowledgement is overdue
+		}
+		return true
+	}
 	for _, t := range h.buf {
 		t.RecvTime = f.Received
 		if !h.emit(ss, t) {
@@ -184,10 +196,42 @@ func (h *tradeStream) hole(c *wsConn) bool {
 	return true
 }
 
-// resumed refills every started symbol of c from recent-trade.
+// maxHeld bounds the live trades held back while waiting for a
+// subscription acknowledgement.
+const maxHeld = 20_000
+
+// resumed marks every started symbol of c for a refill from recent-trade,
+// done when the venue acknowledges the new subscription: a refill fetched
+// before the subscription took effect could miss the trades in between.
 func (h *tradeStream) resumed(c *wsConn) bool {
 	for _, ss := range h.order {
-		if ss.conn == c && ss.started && !h.fill(ss) {
+		if ss.conn == c && ss.started {
+			ss.awaiting, ss.held = true, ss.held[:0]
+		}
+	}
+	return true
+}
+
+// subscribed refills the acknowledged topics' symbols, then replays the
+// live trades held meanwhile (duplicates are dropped by id).
+func (h *tradeStream) subscribed(c *wsConn, topics []string) bool {
+	for _, ss := range h.order {
+		if ss.conn == c && ss.awaiting && slices.Contains(topics, ss.topic) && !h.refill(ss) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *tradeStream) refill(ss *streamSym) bool {
+	ss.awaiting = false
+	if !h.fill(ss) {
+		return false
+	}
+	held := ss.held
+	ss.held = nil
+	for _, t := range held {
+		if !h.emit(ss, t) {
 			return false
 		}
 	}
@@ -369,6 +413,8 @@ func (h *candleStream) fill(ss *streamSym, to int64, confirmed bool) bool {
 }
 
 func (h *candleStream) hole(*wsConn) bool { return true }
+
+func (h *candleStream) subscribed(*wsConn, []string) bool { return true }
 
 // resumed catches up the closed bars missed during a break.
 func (h *candleStream) resumed(c *wsConn) bool {

@@ -203,6 +203,7 @@ type nopHandler struct{}
 func (nopHandler) data(*wsConn, ws.Frame, *wsFrame) bool { return true }
 func (nopHandler) hole(*wsConn) bool                     { return true }
 func (nopHandler) resumed(*wsConn) bool                  { return true }
+func (nopHandler) subscribed(*wsConn, []string) bool     { return true }
 
 func TestSimMarkets(t *testing.T) {
 	s := startSim(t)
