@@ -64,11 +64,6 @@ func (sr *Series) levelAt(k int64) int64 {
 	return k*g + int64(hash3(sr.key^0x6c766c, k, 0)%uint64(g))
 }
 
-// exists reports whether tick p can hold a level.
-func (sr *Series) exists(p int64) bool {
-	return sr.in.gap == 1 || sr.levelAt(domain.FloorDiv(p, sr.in.gap)) == p
-}
-
 // levelAtOrBelow returns the highest level tick ≤ p.
 func (sr *Series) levelAtOrBelow(p int64) int64 {
 	k := domain.FloorDiv(p, sr.in.gap)
@@ -211,15 +206,13 @@ func (sr *Series) DiffRange(from, to int64, d *BookDiff) {
 // sideDiff appends one side's changes in book order (bids descending,
 // asks ascending). With r ≥ 0 only levels ≡ r (mod period) can change in
 // the overlap (single step); with r < 0 every overlapping level is
-// compared.
+// compared. Ranges are walked level by level (one candidate tick per block
+// of gap ticks), not tick by tick.
 func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, desc bool) []BookLevel {
 	lo, hi := min(old.lo, nw.lo), max(old.hi, nw.hi)
 	P := int64(sr.in.period)
 	g := sr.in.gap
 	emit := func(p int64) {
-		if !sr.exists(p) {
-			return
-		}
 		inOld, inNew := old.has(p), nw.has(p)
 		switch {
 		case inOld && !inNew:
@@ -238,6 +231,25 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 			}
 		}
 	}
+	// levels calls emit for every level tick in [a, b], in book order.
+	levels := func(a, b int64) {
+		if a > b {
+			return
+		}
+		if desc {
+			for k := domain.FloorDiv(b, g); k*g+g-1 >= a; k-- {
+				if p := sr.levelAt(k); p >= a && p <= b {
+					emit(p)
+				}
+			}
+			return
+		}
+		for k := domain.FloorDiv(a, g); k*g <= b; k++ {
+			if p := sr.levelAt(k); p >= a && p <= b {
+				emit(p)
+			}
+		}
+	}
 	// Overlap (if any) and the non-overlapping zones.
 	olo, ohi := max(old.lo, nw.lo), min(old.hi, nw.hi)
 	if olo > ohi || hi-lo > 4*sr.in.window {
@@ -246,23 +258,12 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 		if (desc && nw.hi > old.hi) || (!desc && nw.lo < old.lo) {
 			first, second = nw, old
 		}
-		for _, w := range []window{first, second} {
-			if desc {
-				for p := w.hi; p >= w.lo; p-- {
-					emit(p)
-				}
-			} else {
-				for p := w.lo; p <= w.hi; p++ {
-					emit(p)
-				}
-			}
-		}
+		levels(first.lo, first.hi)
+		levels(second.lo, second.hi)
 		return out
 	}
 	if desc {
-		for p := hi; p > ohi; p-- {
-			emit(p)
-		}
+		levels(ohi+1, hi)
 		if r >= 0 {
 			// Blocks k ≡ r, from the highest block touching the overlap down.
 			kh := domain.FloorDiv(ohi, g)
@@ -273,18 +274,12 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 				}
 			}
 		} else {
-			for p := ohi; p >= olo; p-- {
-				emit(p)
-			}
+			levels(olo, ohi)
 		}
-		for p := olo - 1; p >= lo; p-- {
-			emit(p)
-		}
+		levels(lo, olo-1)
 		return out
 	}
-	for p := lo; p < olo; p++ {
-		emit(p)
-	}
+	levels(lo, olo-1)
 	if r >= 0 {
 		kl := domain.FloorDiv(olo, g)
 		k := kl + ((((r - kl) % P) + P) % P)
@@ -294,12 +289,8 @@ func (sr *Series) sideDiff(out []BookLevel, old, nw window, s0, s1, r int64, des
 			}
 		}
 	} else {
-		for p := olo; p <= ohi; p++ {
-			emit(p)
-		}
+		levels(olo, ohi)
 	}
-	for p := ohi + 1; p <= hi; p++ {
-		emit(p)
-	}
+	levels(ohi+1, hi)
 	return out
 }

@@ -227,6 +227,9 @@ func (sr *Series) AppendCandles(dst []Candle, span domain.Span, fromMs, toMs, cu
 	if !span.IsMonthly() && int64(span)%int64(msNs) != 0 {
 		return out
 	}
+	if !latest && fromMs > toMs {
+		return out // also keeps far-future fromMs from overflowing in ns
+	}
 	if span == domain.Span1s {
 		return sr.secondCandles(fromMs, toMs, cutoffMs, limit, latest, out)
 	}
@@ -279,7 +282,9 @@ func (sr *Series) secondCandles(fromMs, toMs, cutoffMs int64, limit int, latest 
 	if latest {
 		var cur Candle
 		curSec := int64(-1)
-		for a := range sr.aggsBackwardRaw(toMs, cutoffMs) {
+		// The bar holding toMs is whole (up to cutoffMs): scan from the end
+		// of its second.
+		for a := range sr.aggsBackwardRaw(domain.FloorDiv(toMs, 1000)*1000+999, cutoffMs) {
 			if a.hd.aggs[a.i].t < fromMs {
 				break
 			}

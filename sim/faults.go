@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -179,8 +178,7 @@ const (
 // decisions. It is safe for concurrent use; Set takes effect for the next
 // request or message.
 type FaultInjector struct {
-	mu    sync.RWMutex
-	f     Faults
+	f     atomic.Pointer[Faults] // never nil after NewFaultInjector
 	key   uint64
 	n     atomic.Uint64
 	stats *Stats
@@ -188,30 +186,36 @@ type FaultInjector struct {
 
 // NewFaultInjector returns an injector seeded with seed. stats may be nil.
 func NewFaultInjector(f Faults, seed uint64, stats *Stats) *FaultInjector {
-	return &FaultInjector{f: f, key: mix64(seed ^ 0x6661756c74), stats: stats}
+	fi := &FaultInjector{key: mix64(seed ^ 0x6661756c74), stats: stats}
+	fi.f.Store(&f)
+	return fi
 }
 
 // Set replaces the faults.
-func (fi *FaultInjector) Set(f Faults) {
-	fi.mu.Lock()
-	fi.f = f
-	fi.mu.Unlock()
-}
+func (fi *FaultInjector) Set(f Faults) { fi.f.Store(&f) }
 
 // Get returns the current faults.
-func (fi *FaultInjector) Get() Faults {
-	fi.mu.RLock()
-	defer fi.mu.RUnlock()
-	return fi.f
+func (fi *FaultInjector) Get() Faults { return *fi.faults() }
+
+// faults returns the current faults without copying (read-only). The
+// zero FaultInjector injects nothing.
+func (fi *FaultInjector) faults() *Faults {
+	if f := fi.f.Load(); f != nil {
+		return f
+	}
+	return &noFaults
 }
+
+var noFaults Faults
 
 func (fi *FaultInjector) draw() float64 { return unit(mix64(fi.key ^ fi.n.Add(1)*0x9e3779b97f4a7c15)) }
 
 func (fi *FaultInjector) intn(n int) int { return int(fi.draw() * float64(n)) }
 
 // roll decides one fault of a kind and counts it when it fires.
-func (fi *FaultInjector) roll(k faultKind) bool {
-	f := fi.Get()
+func (fi *FaultInjector) roll(k faultKind) bool { return fi.rollWith(fi.faults(), k) }
+
+func (fi *FaultInjector) rollWith(f *Faults, k faultKind) bool {
 	var p float64
 	var name string
 	switch k {
@@ -373,7 +377,11 @@ func (fi *FaultInjector) NewWSFaults() *WSFaults { return &WSFaults{fi: fi} }
 // Next decides the action for the next message; depthDiff marks an
 // order-book diff message (eligible for gaps).
 func (w *WSFaults) Next(depthDiff bool) WSAction {
-	f := w.fi.Get()
+	f := w.fi.faults()
+	if *f == (Faults{}) {
+		w.sent++
+		return WSAction{}
+	}
 	var a WSAction
 	if depthDiff && f.DepthGapEvery > 0 {
 		w.diffs++
@@ -382,10 +390,10 @@ func (w *WSFaults) Next(depthDiff bool) WSAction {
 			return WSAction{Skip: true}
 		}
 	}
-	if w.fi.roll(faultWSDelay) {
+	if w.fi.rollWith(f, faultWSDelay) {
 		a.Delay = f.WSDelay
 	}
-	if w.fi.roll(faultWSDup) {
+	if w.fi.rollWith(f, faultWSDup) {
 		a.Duplicate = true
 	}
 	w.sent++

@@ -165,27 +165,115 @@ func appendFracN(dst, digits []byte, scale, decimals int) []byte {
 	return dst
 }
 
-// appendUintFixed is the fast path of AppendFixed (decimals ≥ scale): it
-// formats v in place and inserts the point.
+// appendUintFixed is the fast path of AppendFixed (decimals ≥ scale,
+// decimals ≤ 18): it writes the integer part, the point and the fraction
+// straight into dst, two digits at a time, without an intermediate string.
 func appendUintFixed(dst []byte, v uint64, scale, decimals int) []byte {
-	start := len(dst)
-	dst = strconv.AppendUint(dst, v, 10)
-	n := len(dst) - start
-	if n <= scale {
-		// Left-pad with zeros so there is one integer digit.
-		pad := scale - n + 1
-		dst = append(dst, zeros[:pad]...)
-		copy(dst[start+pad:], dst[start:start+n])
-		for i := start; i < start+pad; i++ {
-			dst[i] = '0'
+	if scale == 0 {
+		dst = AppendUint(dst, v)
+		if decimals == 0 {
+			return dst
 		}
+		dst = append(dst, '.')
+		return append(dst, zeros[:decimals]...)
 	}
-	if decimals == 0 {
-		return dst
+	n := decLen(v) - scale // integer digits
+	if n < 1 {
+		n = 1
 	}
-	dst = append(dst, '.')
-	end := len(dst)
-	copy(dst[end-scale:], dst[end-scale-1:end-1])
-	dst[end-scale-1] = '.'
-	return append(dst, zeros[:decimals-scale]...)
+	start := len(dst)
+	total := n + 1 + decimals
+	dst = grow(dst, total)
+	b := dst[start : start+total]
+	// Fraction digits right to left (constant divisions only), the point,
+	// then the integer part.
+	p := n + 1 + scale
+	k := scale
+	if k&1 == 1 {
+		p--
+		b[p] = byte('0' + v%10)
+		v /= 10
+		k--
+	}
+	for ; k > 0; k -= 2 {
+		r := v % 100
+		v /= 100
+		p -= 2
+		b[p], b[p+1] = digits2[2*r], digits2[2*r+1]
+	}
+	b[n] = '.'
+	putDigits(b[:n], v)
+	copy(b[n+1+scale:], zeros[:decimals-scale])
+	return dst
+}
+
+// digits2 holds the two-digit decimal strings 00…99.
+const digits2 = "00010203040506070809" +
+	"10111213141516171819" +
+	"20212223242526272829" +
+	"30313233343536373839" +
+	"40414243444546474849" +
+	"50515253545556575859" +
+	"60616263646566676869" +
+	"70717273747576777879" +
+	"80818283848586878889" +
+	"90919293949596979899"
+
+// pow10[i] = 10^i.
+var pow10 = [20]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+	1e17, 1e18, 1e19}
+
+// decLen returns the number of decimal digits of v (1 for 0).
+func decLen(v uint64) int {
+	t := bits.Len64(v|1) * 1233 >> 12
+	if t > 0 && v < pow10[t] {
+		return t
+	}
+	return t + 1
+}
+
+// putDigits writes v's decimal digits right-aligned into b (len(b) must
+// be decLen(v)).
+func putDigits(b []byte, v uint64) {
+	i := len(b)
+	for v >= 100 {
+		r := v % 100
+		v /= 100
+		i -= 2
+		b[i], b[i+1] = digits2[2*r], digits2[2*r+1]
+	}
+	if v >= 10 {
+		b[i-2], b[i-1] = digits2[2*v], digits2[2*v+1]
+		return
+	}
+	b[i-1] = byte('0' + v)
+}
+
+// grow returns dst with room for n more bytes, its length extended by n.
+func grow(dst []byte, n int) []byte {
+	l := len(dst)
+	if cap(dst)-l < n {
+		nd := make([]byte, l, 2*cap(dst)+n)
+		copy(nd, dst)
+		dst = nd
+	}
+	return dst[:l+n]
+}
+
+// AppendUint appends the decimal digits of v (as strconv.AppendUint, but
+// written in place).
+func AppendUint(dst []byte, v uint64) []byte {
+	n := decLen(v)
+	dst = grow(dst, n)
+	putDigits(dst[len(dst)-n:], v)
+	return dst
+}
+
+// AppendInt appends the decimal form of v (as strconv.AppendInt, but
+// written in place).
+func AppendInt(dst []byte, v int64) []byte {
+	if v < 0 {
+		return AppendUint(append(dst, '-'), uint64(-v))
+	}
+	return AppendUint(dst, uint64(v))
 }

@@ -19,7 +19,7 @@ import (
 // benchHandler returns the bare Binance handler (no network) over a frozen
 // 30-day market, to measure the simulator's own cost per request.
 func benchHandler(b *testing.B) (http.Handler, *sim.Market) {
-	benchOnce.Do(func() { benchH, benchM = newBenchHandler(b) })
+	benchOnce.Do(func() { benchH, benchM = newBenchHandler(b, nil) })
 	return benchH, benchM
 }
 
@@ -29,9 +29,9 @@ var (
 	benchM    *sim.Market
 )
 
-func newBenchHandler(b *testing.B) (http.Handler, *sim.Market) {
+func newBenchHandler(b *testing.B, opts map[string]string) (http.Handler, *sim.Market) {
 	env, err := sim.NewEnv(context.Background(), binance.New(), sim.Config{Seed: 1, Now: fixedNow, Frozen: true,
-		Limits: sim.LimiterConfig{Disabled: true}})
+		Limits: sim.LimiterConfig{Disabled: true}, Options: opts})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,6 +64,18 @@ func serveBench(b *testing.B, h http.Handler, urls []string) {
 // days (target ≥ 5,000 req/s on one core: run with -cpu 1).
 func BenchmarkKlines1000(b *testing.B) {
 	h, m := benchHandler(b)
+	var urls []string
+	for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
+		urls = append(urls, fmt.Sprintf("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", t))
+	}
+	serveBench(b, h, urls)
+}
+
+// BenchmarkKlines1000NoRowCache is BenchmarkKlines1000 with the row cache
+// off (binance.klineCacheMB=0): every page builds and formats its bars, as
+// a first pass over the history does (per-minute aggregates warm).
+func BenchmarkKlines1000NoRowCache(b *testing.B) {
+	h, m := newBenchHandler(b, map[string]string{"binance.klineCacheMB": "0"})
 	var urls []string
 	for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
 		urls = append(urls, fmt.Sprintf("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", t))
@@ -112,11 +124,40 @@ func BenchmarkKlines1000HTTP(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
-// BenchmarkDepthDiffStream reads the diff-depth stream of one connection
-// with the virtual clock running 100,000× (target ≥ 200,000 msg/s).
-func BenchmarkDepthDiffStream(b *testing.B) {
-	s := simtest.Start(b, simtest.Venues("binance"), simtest.Speed(100000), simtest.History(time.Hour),
+// readMsg reads one message into buf (reused), as transport/ws does.
+func readMsg(ctx context.Context, c *websocket.Conn, buf []byte) ([]byte, error) {
+	_, r, err := c.Reader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	buf = buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// depthStreamSim starts a simulator whose virtual clock runs 100,000× with
+// a 1 ms stream tick: each flush has about 1,000 new diffs per stream.
+func depthStreamSim(b *testing.B) *simtest.Sim {
+	return simtest.Start(b, simtest.Venues("binance"), simtest.Speed(100000), simtest.History(time.Hour),
 		simtest.Configure(func(c *sim.Config) { c.Options = map[string]string{"binance.streamTick": "1ms"} }))
+}
+
+// BenchmarkDepthDiffStream reads the diff-depth stream of one connection
+// (target ≥ 200,000 msg/s on one core: run with -cpu 1; the client's own
+// cost is included).
+func BenchmarkDepthDiffStream(b *testing.B) {
+	s := depthStreamSim(b)
 	ctx := context.Background()
 	c, _, err := websocket.Dial(ctx, s.WS("binance")+"/ws/btcusdt@depth@100ms", nil)
 	if err != nil {
@@ -124,15 +165,58 @@ func BenchmarkDepthDiffStream(b *testing.B) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(1 << 24)
+	buf := make([]byte, 0, 4096)
 	b.ResetTimer()
 	var bytes int64
 	for i := 0; i < b.N; i++ {
-		_, p, err := c.Read(ctx)
+		buf, err = readMsg(ctx, c, buf)
 		if err != nil {
 			b.Fatal(err)
 		}
-		bytes += int64(len(p))
+		bytes += int64(len(buf))
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 	b.ReportMetric(float64(bytes)/float64(b.N), "B/msg")
+}
+
+// BenchmarkDepthDiffStream4Conns reads the same diff-depth stream on four
+// connections at once (the server formats each diff once); msg/s counts
+// the messages of all four.
+func BenchmarkDepthDiffStream4Conns(b *testing.B) {
+	s := depthStreamSim(b)
+	ctx := context.Background()
+	const n = 4
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	conns := make([]*websocket.Conn, n)
+	for i := range conns {
+		c, _, err := websocket.Dial(ctx, s.WS("binance")+"/ws/btcusdt@depth@100ms", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(1 << 24)
+		conns[i] = c
+	}
+	b.ResetTimer()
+	for i, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 4096)
+			var err error
+			for j := i; j < b.N; j += n {
+				if buf, err = readMsg(ctx, c, buf); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 }

@@ -52,6 +52,14 @@ func (Personality) Handler(env *sim.Env) (http.Handler, error) {
 		return nil, fmt.Errorf("binance option aggTradesMaxWindow=%q: want a duration like 1h (0 disables)", w)
 	}
 	a.aggWindowMs = d.Milliseconds()
+	mb := env.Option("klineCacheMB", "64")
+	n, err := strconv.Atoi(mb)
+	if err != nil || n < 0 {
+		return nil, fmt.Errorf("binance option klineCacheMB=%q: want a size in MiB like 64 (0 disables)", mb)
+	}
+	if n > 0 {
+		a.rows = newRowCache(n << 20)
+	}
 	t := env.Option("streamTick", "10ms")
 	if a.streamTick, err = time.ParseDuration(t); err != nil || a.streamTick <= 0 {
 		return nil, fmt.Errorf("binance option streamTick=%q: want a positive duration like 10ms", t)
@@ -69,6 +77,8 @@ type api struct {
 	streamTick  time.Duration
 	bufs        sync.Pool // response buffers (a klines page of 1000 rows is ~170 KB)
 	candles     sync.Pool // *[]sim.Candle scratch for klines
+	rows        *rowCache // formatted rows of closed klines (nil: off)
+	frames      frameRings
 }
 
 // apiError is a Binance error body with its HTTP status.
@@ -270,11 +280,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bp := a.bufs.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 4<<20 {
-			a.bufs.Put(bp)
-		}
-	}()
+	defer a.putBuf(bp)
 	body, aerr := ep.serve(a, p, a.env.Market.NowMs(), (*bp)[:0])
 	if aerr != nil {
 		writeError(w, aerr)
@@ -285,6 +291,13 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
+	}
+}
+
+// putBuf returns a response buffer to the pool (unless it grew huge).
+func (a *api) putBuf(bp *[]byte) {
+	if cap(*bp) <= 4<<20 {
+		a.bufs.Put(bp)
 	}
 }
 

@@ -18,6 +18,14 @@
 //   - aggTradesMaxWindow: the largest endTime−startTime /aggTrades accepts
 //     (default "1h", the historical -1127 rule; "0" disables the rule).
 //   - streamTick: how often live streams are flushed (default "10ms").
+//   - klineCacheMB: memory for formatted /klines rows of bars that are all
+//     closed, kept least-recently-used first out (default "64"; "0" turns
+//     the cache off). Pages are byte-identical either way.
+//
+// Performance: kline rows of closed bars are cached in chunks of 256 bars;
+// the frames of each live stream flush are written with few system calls;
+// depth-diff payloads are formatted once per step and shared by every
+// connection streaming them.
 //
 // Not simulated: signed endpoints (orders, account), user data streams,
 // the 24 h connection cut, klines timeZone other than UTC (rejected with

@@ -68,44 +68,11 @@ func (a *api) klines(p params, now int64, b []byte) ([]byte, *apiError) {
 	if !hasEnd {
 		end = now
 	}
-	cp := a.candles.Get().(*[]sim.Candle)
-	defer a.candles.Put(cp)
-	var cs []sim.Candle
-	if hasStart {
-		cs = sr.AppendCandles(*cp, span, start, end, now, limit, false)
-	} else {
-		cs = sr.AppendCandles(*cp, span, 0, end, now, limit, true)
-	}
-	*cp = cs
 	b = append(b, '[')
-	for i := range cs {
-		c := &cs[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '[')
-		b = strconv.AppendInt(b, c.OpenTime, 10)
-		b = append(b, `,"`...)
-		b = sr.AppendPrice(b, c.Open, dec)
-		b = append(b, `","`...)
-		b = sr.AppendPrice(b, c.High, dec)
-		b = append(b, `","`...)
-		b = sr.AppendPrice(b, c.Low, dec)
-		b = append(b, `","`...)
-		b = sr.AppendPrice(b, c.Close, dec)
-		b = append(b, `","`...)
-		b = sr.AppendQty(b, c.Volume, dec)
-		b = append(b, `",`...)
-		b = strconv.AppendInt(b, closeTime(span, c.OpenTime), 10)
-		b = append(b, `,"`...)
-		b = sr.AppendQuote(b, c.Quote, dec)
-		b = append(b, `",`...)
-		b = strconv.AppendInt(b, c.Trades, 10)
-		b = append(b, `,"`...)
-		b = sr.AppendQty(b, c.TakerBuyVolume, dec)
-		b = append(b, `","`...)
-		b = sr.AppendQuote(b, c.TakerBuyQuote, dec)
-		b = append(b, `","0"]`...)
+	b, n := a.appendKlines(b, sr, span, start, end, now, limit, hasStart)
+	if n > 0 {
+		b[len(b)-1] = ']' // the last row's comma
+		return b, nil
 	}
 	return append(b, ']'), nil
 }

@@ -41,6 +41,7 @@ type sub struct {
 	barOpen int64 // kline: open of the current bar
 	emitMs  int64 // kline: last update sent
 	top     [4]int64
+	ring    *frameRing // depth diffs: payloads shared across connections
 }
 
 // parseStream parses a stream name; ok is false for an unknown name (the
@@ -73,6 +74,7 @@ func (a *api) parseStream(name string) (*sub, bool) {
 		s.kind, s.span, s.iv = kKline, sp, iv
 	case rest == "depth" || rest == "depth@100ms" || rest == "depth@1000ms":
 		s.kind, s.slow = kDiff, rest != "depth@100ms"
+		s.ring = a.frames.ring(sr, s.slow)
 	case strings.HasPrefix(rest, "depth"):
 		lv, speed, _ := strings.Cut(rest[len("depth"):], "@")
 		n, err := strconv.Atoi(lv)
@@ -106,6 +108,7 @@ type wsConn struct {
 	subs     []*sub
 	faults   *sim.WSFaults
 	ctl      chan func() error
+	out      *batchWriter
 	buf      []byte
 	msg      []byte
 	diff     sim.BookDiff
@@ -135,14 +138,15 @@ func (a *api) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	done := a.env.Track()
 	defer done()
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	bw := &batchWriter{}
+	c, err := websocket.Accept(&hijackWriter{ResponseWriter: w, bw: bw}, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		return
 	}
 	closed := a.env.Stats.WSOpened()
 	defer closed()
 	c.SetReadLimit(1 << 20)
-	cn := &wsConn{a: a, c: c, combined: combined, faults: a.env.Faults.NewWSFaults(), ctl: make(chan func() error)}
+	cn := &wsConn{a: a, c: c, combined: combined, faults: a.env.Faults.NewWSFaults(), ctl: make(chan func() error), out: bw}
 	now := a.env.Market.NowMs()
 	for _, n := range names {
 		if n == "" {
@@ -158,6 +162,9 @@ func (a *api) serveWS(w http.ResponseWriter, r *http.Request) {
 func (cn *wsConn) run() {
 	ctx, cancel := context.WithCancel(cn.a.env.Context())
 	defer cancel()
+	// A flush blocked on a slow reader ends when the connection does.
+	stop := context.AfterFunc(ctx, func() { _ = cn.c.CloseNow() })
+	defer stop()
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -382,8 +389,18 @@ func (cn *wsConn) streamLoop(ctx context.Context) {
 // errClose asks the stream loop to drop the connection.
 var errClose = fmt.Errorf("close")
 
-// flush sends every event that happened up to the virtual now.
+// flush sends every event that happened up to the virtual now, gathering
+// the frames into few socket writes.
 func (cn *wsConn) flush(ctx context.Context) error {
+	cn.out.begin()
+	err := cn.flushSubs(ctx)
+	if e := cn.out.end(); err == nil {
+		err = e
+	}
+	return err
+}
+
+func (cn *wsConn) flushSubs(ctx context.Context) error {
 	now := cn.a.env.Market.NowMs()
 	for _, s := range cn.subs {
 		if s.sr == nil {
@@ -426,6 +443,10 @@ func (cn *wsConn) send(ctx context.Context, s *sub, payload []byte, diff bool) e
 		msg = cn.msg
 	}
 	if act.Delay > 0 {
+		// What was gathered before the delay goes out on time.
+		if err := cn.out.sync(); err != nil {
+			return err
+		}
 		t := time.NewTimer(act.Delay)
 		select {
 		case <-ctx.Done():
@@ -451,10 +472,14 @@ func (cn *wsConn) send(ctx context.Context, s *sub, payload []byte, diff bool) e
 }
 
 func (cn *wsConn) head(event string, eventTime int64, sym string) []byte {
-	b := append(cn.buf[:0], `{"e":"`...)
+	return appendHead(cn.buf[:0], event, eventTime, sym)
+}
+
+func appendHead(b []byte, event string, eventTime int64, sym string) []byte {
+	b = append(b, `{"e":"`...)
 	b = append(b, event...)
 	b = append(b, `","E":`...)
-	b = strconv.AppendInt(b, eventTime, 10)
+	b = sim.AppendInt(b, eventTime)
 	b = append(b, `,"s":"`...)
 	b = append(b, sym...)
 	return append(b, `",`...)
@@ -595,18 +620,11 @@ func (cn *wsConn) flushDiff(ctx context.Context, s *sub, now int64) error {
 	n := 0
 	for s.step+stride <= cur && n < maxPerTick {
 		from, to := s.step+1, s.step+stride
-		s.sr.DiffRange(from, to, &cn.diff)
-		d := &cn.diff
-		b := cn.head("depthUpdate", to*sim.BookStepMs, s.sym)
-		b = append(b, `"U":`...)
-		b = strconv.AppendInt(b, d.FirstID, 10)
-		b = append(b, `,"u":`...)
-		b = strconv.AppendInt(b, d.LastID, 10)
-		b = append(b, `,"b":`...)
-		b = appendLevels(b, s.sr, d.Bids)
-		b = append(b, `,"a":`...)
-		b = appendLevels(b, s.sr, d.Asks)
-		b = append(b, '}')
+		b, ok := s.ring.get(cn.buf[:0], to)
+		if !ok {
+			b = cn.appendDiff(b, s, from, to)
+			s.ring.put(to, b)
+		}
 		cn.buf = b
 		s.step = to
 		n++
@@ -615,6 +633,22 @@ func (cn *wsConn) flushDiff(ctx context.Context, s *sub, now int64) error {
 		}
 	}
 	return nil
+}
+
+// appendDiff appends the depthUpdate payload of steps from…to.
+func (cn *wsConn) appendDiff(b []byte, s *sub, from, to int64) []byte {
+	s.sr.DiffRange(from, to, &cn.diff)
+	d := &cn.diff
+	b = appendHead(b, "depthUpdate", to*sim.BookStepMs, s.sym)
+	b = append(b, `"U":`...)
+	b = sim.AppendInt(b, d.FirstID)
+	b = append(b, `,"u":`...)
+	b = sim.AppendInt(b, d.LastID)
+	b = append(b, `,"b":`...)
+	b = appendLevels(b, s.sr, d.Bids)
+	b = append(b, `,"a":`...)
+	b = appendLevels(b, s.sr, d.Asks)
+	return append(b, '}')
 }
 
 func (cn *wsConn) flushBook(ctx context.Context, s *sub, now int64) error {
