@@ -35,13 +35,17 @@
 // WebSocket (wss://stream.bybit.com/v5/public/<category>): topics are
 // spread over connections of at most 200 topics, subscribed 10 per request
 // (spot's limit); {"op":"ping"} every 20 s keeps them alive (the pong is
-// filtered), a silent connection is replaced. Trades (publicTrade.<SYM>)
-// are de-duplicated by trade id; after a reconnection each symbol is
-// refilled from recent-trade as far as it reaches and anything older that
-// may be missing is reported as a venues.Gap (Bybit trade ids are not
-// contiguous, so only a reconnection can reveal a hole). Candles
-// (kline.<interval>.<SYM>, confirm = closed) fill missed closed bars over
-// REST. Books (orderbook.<depth>.<SYM>) run through operators/orderbook's
+// filtered), a silent connection is replaced; a refused subscription ends
+// the stream with a *SubscribeError. Trades (publicTrade.<SYM>) are
+// de-duplicated by trade id; after a reconnection each symbol is refilled
+// from recent-trade — once the venue has acknowledged the new
+// subscription, holding live trades meanwhile, so nothing falls between
+// the refill and the subscription — as far as recent-trade reaches, and
+// anything older that may be missing is reported as a venues.Gap (Bybit
+// trade ids are not contiguous, so only a reconnection can reveal a
+// hole). Candles (kline.<interval>.<SYM>, confirm = closed) fill missed
+// closed bars over REST; a bar before a confirmed one counts as closed
+// whatever the local clock estimate says. Books (orderbook.<depth>.<SYM>) run through operators/orderbook's
 // engine with the Bybit continuity rule: a snapshot (or u = 1) resets the
 // book, every delta must carry u = previous + 1, size 0 deletes; a gap, a
 // crossed book or a dropped connection resubscribes just that topic for a
@@ -51,9 +55,14 @@
 // where the documentation is silent:
 //
 //   - With start and end both set and more bars in between than limit, the
-//     documentation does not say which bars come back; the adapter never
-//     asks for more than 1000 bars per window and the paginator refetches
-//     whatever a page leaves out, whichever end Bybit keeps.
+//     documentation does not say which bars come back (Bybit keeps the
+//     newest). The adapter never asks for more than 1000 bars per window;
+//     a full page is completed by the paginator, and a short page that
+//     starts after its window is followed by a request for what lies
+//     before it (one extra request when a window's first bar is missing),
+//     so no bar is lost even if fewer rows than asked are served.
+//   - Bybit omits nothing in klines where the simulator omits bars without
+//     trades; both are handled (completeness is tracked by ranges).
 //   - Bybit's docs list spot book depths 1, 50, 200 (newer pages add
 //     1000); the adapter declares 1, 50, 200 for spot and 1, 50, 200, 500
 //     for linear/inverse.

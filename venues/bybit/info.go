@@ -145,8 +145,8 @@ func Info() venues.Info {
 			{DataType: domain.OHLC, Transport: domain.WebSocket, Mode: domain.Stream, History: domain.HistoryNone,
 				Spans: Spans(), Markets: kinds, Notes: "kline.<interval>.<SYM>; confirm = closed bar; missed closed bars are refetched over REST"},
 			{DataType: domain.Book, Transport: domain.WebSocket, Mode: domain.Stream, History: domain.HistoryNone,
-				MaxDepth: MaxDepthSpot, Depths: BookDepths(Spot), Markets: kinds,
-				Notes: "orderbook.<depth>.<SYM> snapshot + deltas, update id u contiguous, u = 1 or a snapshot resets; resubscribe on gaps (linear/inverse depths 1, 50, 200, 500)"},
+				MaxDepth: MaxDepthSpot, Markets: kinds,
+				Notes: "any report depth up to 200 (500 on linear/inverse), served from the smallest orderbook.<1|50|200|500>.<SYM> topic holding it: snapshot + deltas, update id u contiguous, a snapshot or u = 1 resets; resubscribe on gaps"},
 		},
 		Notes: "IP limit 600 requests per 5 s (HTTP 403 and a ~10 min ban past it); venue errors arrive in HTTP 200 bodies (retCode) and are retried or surfaced, never read as empty pages.",
 	}
