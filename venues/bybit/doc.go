@@ -61,8 +61,9 @@
 //     starts after its window is followed by a request for what lies
 //     before it (one extra request when a window's first bar is missing),
 //     so no bar is lost even if fewer rows than asked are served.
-//   - Bybit omits nothing in klines where the simulator omits bars without
-//     trades; both are handled (completeness is tracked by ranges).
+//   - The documentation does not say whether minutes without trades get a
+//     flat zero-volume bar or no row; the simulator omits them. Both are
+//     handled: completeness is tracked by the ranges answered.
 //   - Bybit's docs list spot book depths 1, 50, 200 (newer pages add
 //     1000); the adapter declares 1, 50, 200 for spot and 1, 50, 200, 500
 //     for linear/inverse.
