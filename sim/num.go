@@ -187,20 +187,7 @@ func appendUintFixed(dst []byte, v uint64, scale, decimals int) []byte {
 	b := dst[start : start+total]
 	// Fraction digits right to left (constant divisions only), the point,
 	// then the integer part.
-	p := n + 1 + scale
-	k := scale
-	if k&1 == 1 {
-		p--
-		b[p] = byte('0' + v%10)
-		v /= 10
-		k--
-	}
-	for ; k > 0; k -= 2 {
-		r := v % 100
-		v /= 100
-		p -= 2
-		b[p], b[p+1] = digits2[2*r], digits2[2*r+1]
-	}
+	v = putLow(b[n+1:n+1+scale], v)
 	b[n] = '.'
 	putDigits(b[:n], v)
 	copy(b[n+1+scale:], zeros[:decimals-scale])
@@ -236,17 +223,83 @@ func decLen(v uint64) int {
 // be decLen(v)).
 func putDigits(b []byte, v uint64) {
 	i := len(b)
-	for v >= 100 {
-		r := v % 100
-		v /= 100
+	for v >= 1e8 {
+		q := v / 1e8
+		put8(b[i-8:i], uint32(v-q*1e8))
+		v = q
+		i -= 8
+	}
+	w := uint32(v)
+	for w >= 100 {
+		r := w % 100
+		w /= 100
 		i -= 2
 		b[i], b[i+1] = digits2[2*r], digits2[2*r+1]
 	}
-	if v >= 10 {
-		b[i-2], b[i-1] = digits2[2*v], digits2[2*v+1]
+	if w >= 10 {
+		b[i-2], b[i-1] = digits2[2*w], digits2[2*w+1]
 		return
 	}
-	b[i-1] = byte('0' + v)
+	b[i-1] = byte('0' + w)
+}
+
+// divPow10 returns v / 10^i for 1 ≤ i ≤ 7 with constant divisors.
+func divPow10(v uint64, i int) uint64 {
+	switch i {
+	case 1:
+		return v / 10
+	case 2:
+		return v / 100
+	case 3:
+		return v / 1000
+	case 4:
+		return v / 10000
+	case 5:
+		return v / 100000
+	case 6:
+		return v / 1000000
+	}
+	return v / 10000000
+}
+
+// put8 writes v < 10^8 as exactly 8 digits (independent halves, so the
+// divisions overlap).
+func put8(b []byte, v uint32) {
+	_ = b[7]
+	hi, lo := v/10000, v%10000
+	h1, h2 := hi/100, hi%100
+	l1, l2 := lo/100, lo%100
+	b[0], b[1] = digits2[2*h1], digits2[2*h1+1]
+	b[2], b[3] = digits2[2*h2], digits2[2*h2+1]
+	b[4], b[5] = digits2[2*l1], digits2[2*l1+1]
+	b[6], b[7] = digits2[2*l2], digits2[2*l2+1]
+}
+
+// putLow writes the len(b) lowest decimal digits of v into b (zero
+// padded) and returns v without them.
+func putLow(b []byte, v uint64) uint64 {
+	i := len(b)
+	for i >= 8 {
+		q := v / 1e8
+		put8(b[i-8:i], uint32(v-q*1e8))
+		v = q
+		i -= 8
+	}
+	if i == 0 {
+		return v
+	}
+	q := divPow10(v, i)
+	w := uint32(v - q*pow10[i])
+	for i >= 2 {
+		r := w % 100
+		w /= 100
+		i -= 2
+		b[i], b[i+1] = digits2[2*r], digits2[2*r+1]
+	}
+	if i == 1 {
+		b[0] = byte('0' + w)
+	}
+	return q
 }
 
 // grow returns dst with room for n more bytes, its length extended by n.

@@ -42,22 +42,49 @@ func newBenchHandler(b *testing.B, opts map[string]string) (http.Handler, *sim.M
 	return h, env.Market
 }
 
+// discardWriter is a ResponseWriter that keeps the status and counts the
+// body bytes (a recorder would add a copy of every body to the cost).
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header { return w.h }
+func (w *discardWriter) WriteHeader(c int)   { w.status = c }
+func (w *discardWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = 200
+	}
+	w.n += len(p)
+	return len(p), nil
+}
+
 func serveBench(b *testing.B, h http.Handler, urls []string) {
 	// Warm the caches (per-minute aggregates) once, as a backfill would
 	// after its first pass.
 	for _, u := range urls {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", u, nil))
 	}
+	reqs := make([]*http.Request, len(urls))
+	for i, u := range urls {
+		reqs[i] = httptest.NewRequest("GET", u, nil)
+	}
+	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()
 	b.ResetTimer()
+	var bytes int
 	for i := 0; i < b.N; i++ {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest("GET", urls[i%len(urls)], nil))
-		if rec.Code != 200 {
-			b.Fatalf("%d %s", rec.Code, rec.Body.String())
+		clear(w.h)
+		w.status, w.n = 0, 0
+		h.ServeHTTP(w, reqs[i%len(reqs)])
+		if w.status != 200 {
+			b.Fatalf("%d for %s", w.status, urls[i%len(urls)])
 		}
+		bytes += w.n
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	b.ReportMetric(float64(bytes)/float64(b.N), "B/resp")
 }
 
 // BenchmarkKlines1000 serves /klines?interval=1m&limit=1000 pages across 30
@@ -98,21 +125,46 @@ func BenchmarkAggTrades1000(b *testing.B) {
 // BenchmarkKlines1000HTTP is BenchmarkKlines1000 over loopback HTTP with a
 // keep-alive client (client cost included).
 func BenchmarkKlines1000HTTP(b *testing.B) {
+	httpBench(b, func(m *sim.Market) []string {
+		var urls []string
+		for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
+			urls = append(urls, fmt.Sprintf("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", t))
+		}
+		return urls
+	})
+}
+
+// BenchmarkAggTrades1000HTTP is BenchmarkAggTrades1000 over loopback HTTP.
+func BenchmarkAggTrades1000HTTP(b *testing.B) {
+	httpBench(b, func(m *sim.Market) []string {
+		first := m.AllSeries()[0].FirstAggID()
+		var urls []string
+		for i := int64(0); i < 2000; i++ {
+			urls = append(urls, fmt.Sprintf("/api/v3/aggTrades?symbol=BTCUSDT&limit=1000&fromId=%d", first+i*1000))
+		}
+		return urls
+	})
+}
+
+func httpBench(b *testing.B, paths func(*sim.Market) []string) {
 	s := simtest.Start(b, simtest.Venues("binance"), simtest.Now(fixedNow), simtest.Frozen(), simtest.History(30*24*time.Hour),
 		simtest.Configure(func(c *sim.Config) { c.Limits.Disabled = true }))
-	m := s.Market("binance")
 	var urls []string
-	for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
-		urls = append(urls, fmt.Sprintf("%s/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", s.REST("binance"), t))
+	for _, p := range paths(s.Market("binance")) {
+		urls = append(urls, s.REST("binance")+p)
 	}
 	client := &http.Client{}
+	buf := make([]byte, 32<<10)
 	fetch := func(u string) {
 		resp, err := client.Get(u)
 		if err != nil {
 			b.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		_, _ = io.CopyBuffer(io.Discard, resp.Body, buf)
 		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("%s: %d", u, resp.StatusCode)
+		}
 	}
 	for _, u := range urls {
 		fetch(u)

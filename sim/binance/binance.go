@@ -42,6 +42,7 @@ func (Personality) Handler(env *sim.Env) (http.Handler, error) {
 	a := &api{env: env, bySym: map[string]*sim.Series{}}
 	a.bufs.New = func() any { b := make([]byte, 0, 256<<10); return &b }
 	a.candles.New = func() any { c := make([]sim.Candle, 0, 1000); return &c }
+	a.aggs.New = func() any { c := make([]sim.AggTrade, 0, 1000); return &c }
 	for _, sr := range env.Market.AllSeries() {
 		a.bySym[venueSymbol(sr.Symbol())] = sr
 		a.order = append(a.order, sr)
@@ -77,6 +78,7 @@ type api struct {
 	streamTick  time.Duration
 	bufs        sync.Pool // response buffers (a klines page of 1000 rows is ~170 KB)
 	candles     sync.Pool // *[]sim.Candle scratch for klines
+	aggs        sync.Pool // *[]sim.AggTrade scratch for /aggTrades
 	rows        *rowCache // formatted rows of closed klines (nil: off)
 	frames      frameRings
 }

@@ -120,30 +120,58 @@ func (ks klineSpan) chunkOf(ms int64) int64 {
 
 func (ks klineSpan) chunkStart(c int64) int64 { return ks.origin + c*chunkBars*ks.ms }
 
-// appendKlineRow appends one /klines row followed by a comma.
+// appendKlineRow appends one /klines row followed by a comma. Equal
+// prices (open/high/low/close) and taker amounts equal to the totals or
+// zero are copied instead of formatted again.
 func appendKlineRow(b []byte, sr *sim.Series, span domain.Span, c *sim.Candle) []byte {
 	b = append(b, '[')
 	b = sim.AppendInt(b, c.OpenTime)
 	b = append(b, `,"`...)
-	b = sr.AppendPrice(b, c.Open, dec)
+	var px [4]struct {
+		v          int64
+		start, end int
+	}
+	for i, v := range [4]int64{c.Open, c.High, c.Low, c.Close} {
+		if i > 0 {
+			b = append(b, `","`...)
+		}
+		start := len(b)
+		j := 0
+		for j < i && px[j].v != v {
+			j++
+		}
+		if j < i {
+			b = append(b, b[px[j].start:px[j].end]...)
+		} else {
+			b = sr.AppendPrice(b, v, dec)
+		}
+		px[i].v, px[i].start, px[i].end = v, start, len(b)
+	}
 	b = append(b, `","`...)
-	b = sr.AppendPrice(b, c.High, dec)
-	b = append(b, `","`...)
-	b = sr.AppendPrice(b, c.Low, dec)
-	b = append(b, `","`...)
-	b = sr.AppendPrice(b, c.Close, dec)
-	b = append(b, `","`...)
+	vs := len(b)
 	b = sr.AppendQty(b, c.Volume, dec)
+	ve := len(b)
 	b = append(b, `",`...)
 	b = sim.AppendInt(b, closeTime(span, c.OpenTime))
 	b = append(b, `,"`...)
+	qs := len(b)
 	b = sr.AppendQuote(b, c.Quote, dec)
+	qe := len(b)
 	b = append(b, `",`...)
 	b = sim.AppendInt(b, c.Trades)
 	b = append(b, `,"`...)
-	b = sr.AppendQty(b, c.TakerBuyVolume, dec)
-	b = append(b, `","`...)
-	b = sr.AppendQuote(b, c.TakerBuyQuote, dec)
+	switch {
+	case c.TakerBuyVolume == c.Volume && c.TakerBuyQuote == c.Quote:
+		b = append(b, b[vs:ve]...)
+		b = append(b, `","`...)
+		b = append(b, b[qs:qe]...)
+	case c.TakerBuyVolume == 0 && c.TakerBuyQuote.IsZero():
+		b = append(b, `0.00000000","0.00000000`...) // zero at dec = 8 decimals
+	default:
+		b = sr.AppendQty(b, c.TakerBuyVolume, dec)
+		b = append(b, `","`...)
+		b = sr.AppendQuote(b, c.TakerBuyQuote, dec)
+	}
 	return append(b, `","0"],`...)
 }
 

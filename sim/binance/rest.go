@@ -17,7 +17,7 @@ func (a *api) ping(_ params, _ int64, b []byte) ([]byte, *apiError) {
 
 func (a *api) time(_ params, _ int64, b []byte) ([]byte, *apiError) {
 	b = append(b, `{"serverTime":`...)
-	b = strconv.AppendInt(b, a.env.ServerTimeMs(), 10)
+	b = sim.AppendInt(b, a.env.ServerTimeMs())
 	return append(b, '}'), nil
 }
 
@@ -77,28 +77,117 @@ func (a *api) klines(p params, now int64, b []byte) ([]byte, *apiError) {
 	return append(b, ']'), nil
 }
 
-func appendAgg(b []byte, sr *sim.Series, t sim.AggTrade) []byte {
-	return appendAggFields(append(b, '{'), sr, t)
+// decCounter holds the decimal digits of a non-negative integer; moving
+// it to the next integer (the common case for ids on consecutive rows)
+// increments the digits in place instead of formatting anew.
+type decCounter struct {
+	v   int64
+	n   int // digits in b[len(b)-n:]; 0 = unset
+	b   [20]byte
+	neg bool
+}
+
+// set makes the counter v and returns its digits.
+func (c *decCounter) set(v int64) []byte {
+	switch {
+	case c.n > 0 && v == c.v:
+	case c.n > 0 && v == c.v+1 && v > 0 && !c.neg:
+		lo, i := len(c.b)-c.n, len(c.b)-1
+		for i >= lo && c.b[i] == '9' {
+			c.b[i] = '0'
+			i--
+		}
+		if i < lo { // all nines: one more digit
+			c.n++
+			c.b[i] = '1'
+		} else {
+			c.b[i]++
+		}
+		c.v = v
+	default:
+		d := sim.AppendInt(c.b[:0], v)
+		c.n = len(d)
+		copy(c.b[len(c.b)-c.n:], d)
+		c.v, c.neg = v, v < 0
+	}
+	return c.b[len(c.b)-c.n:]
+}
+
+// aggRows formats /aggTrades rows, reusing the digits of ids that follow
+// the previous row's and the leading digits of nearby times.
+type aggRows struct {
+	id, first, last decCounter
+	tHi             int64 // T / 10^5 of tDigits
+	tDigits         []byte
+}
+
+func (r *aggRows) appendRow(b []byte, sr *sim.Series, t sim.AggTrade) []byte {
+	b = append(b, `{"a":`...)
+	b = append(b, r.id.set(t.ID)...)
+	b = append(b, `,"p":"`...)
+	b = sr.AppendPrice(b, t.Price, dec)
+	b = append(b, `","q":"`...)
+	b = sr.AppendQty(b, t.Qty, dec)
+	b = append(b, `","f":`...)
+	f := r.first.set(t.FirstTradeID)
+	b = append(b, f...)
+	b = append(b, `,"l":`...)
+	if t.LastTradeID == t.FirstTradeID {
+		b = append(b, f...)
+	} else {
+		b = append(b, r.last.set(t.LastTradeID)...)
+	}
+	// The next row's first trade id follows this row's last.
+	r.first.set(t.LastTradeID)
+	b = append(b, `,"T":`...)
+	b = r.appendTime(b, t.Time)
+	if t.BuyerMaker {
+		return append(b, `,"m":true,"M":true}`...)
+	}
+	return append(b, `,"m":false,"M":true}`...)
+}
+
+// appendTime appends ms, reusing the leading digits when only the last
+// five changed since the previous row.
+func (r *aggRows) appendTime(b []byte, ms int64) []byte {
+	if ms < 100_000 {
+		return sim.AppendInt(b, ms)
+	}
+	hi := ms / 100_000
+	if hi != r.tHi || r.tDigits == nil {
+		r.tHi = hi
+		r.tDigits = sim.AppendInt(r.tDigits[:0], hi)
+	}
+	b = append(b, r.tDigits...)
+	low := ms - hi*100_000
+	n := len(b)
+	b = append(b, "00000"...)
+	for i := n + 4; i >= n; i-- {
+		b[i] = byte('0' + low%10)
+		low /= 10
+	}
+	return b
 }
 
 // appendAggFields appends an aggregate trade's fields and the closing
 // brace (shared by REST rows and stream events).
 func appendAggFields(b []byte, sr *sim.Series, t sim.AggTrade) []byte {
 	b = append(b, `"a":`...)
-	b = strconv.AppendInt(b, t.ID, 10)
+	b = sim.AppendInt(b, t.ID)
 	b = append(b, `,"p":"`...)
 	b = sr.AppendPrice(b, t.Price, dec)
 	b = append(b, `","q":"`...)
 	b = sr.AppendQty(b, t.Qty, dec)
 	b = append(b, `","f":`...)
-	b = strconv.AppendInt(b, t.FirstTradeID, 10)
+	b = sim.AppendInt(b, t.FirstTradeID)
 	b = append(b, `,"l":`...)
-	b = strconv.AppendInt(b, t.LastTradeID, 10)
+	b = sim.AppendInt(b, t.LastTradeID)
 	b = append(b, `,"T":`...)
-	b = strconv.AppendInt(b, t.Time, 10)
-	b = append(b, `,"m":`...)
-	b = strconv.AppendBool(b, t.BuyerMaker)
-	return append(b, `,"M":true}`...)
+	b = sim.AppendInt(b, t.Time)
+	if t.BuyerMaker {
+		return append(b, `,"m":true,"M":true}`...)
+	}
+	return append(b, `,"m":false,"M":true}`...)
 }
 
 func (a *api) aggTrades(p params, now int64, b []byte) ([]byte, *apiError) {
@@ -128,52 +217,58 @@ func (a *api) aggTrades(p params, now int64, b []byte) ([]byte, *apiError) {
 	if hasStart && hasEnd && a.aggWindowMs > 0 && end-start > a.aggWindowMs {
 		return nil, badRequest(-1127, "More than %d hours between startTime and endTime.", max(1, a.aggWindowMs/3600_000))
 	}
-	out := make([]sim.AggTrade, 0, min(limit, 1000))
+	b = append(b, '[')
+	n := 0
+	var rows aggRows
+	add := func(t sim.AggTrade) {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = rows.appendRow(b, sr, t)
+		n++
+	}
 	switch {
 	case hasFrom:
 		for t := range sr.AggTradesFromID(fromID, now) {
-			if len(out) == limit {
+			if n == limit {
 				break
 			}
-			out = append(out, t)
+			add(t)
 		}
 	case hasStart:
 		if !hasEnd {
 			end = now
 		}
 		for t := range sr.AggTradesFrom(start, now) {
-			if t.Time > end || len(out) == limit {
+			if t.Time > end || n == limit {
 				break
 			}
-			out = append(out, t)
+			add(t)
 		}
 	default:
 		if !hasEnd {
 			end = now
 		}
+		ap := a.aggs.Get().(*[]sim.AggTrade)
+		defer a.aggs.Put(ap)
+		out := (*ap)[:0]
 		for t := range sr.AggTradesBackward(end, now) {
 			if len(out) == limit {
 				break
 			}
 			out = append(out, t)
 		}
-		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-			out[i], out[j] = out[j], out[i]
+		*ap = out
+		for i := len(out) - 1; i >= 0; i-- {
+			add(out[i])
 		}
-	}
-	b = append(b, '[')
-	for i, t := range out {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendAgg(b, sr, t)
 	}
 	return append(b, ']'), nil
 }
 
 func appendTrade(b []byte, sr *sim.Series, t sim.Trade) []byte {
 	b = append(b, `{"id":`...)
-	b = strconv.AppendInt(b, t.ID, 10)
+	b = sim.AppendInt(b, t.ID)
 	b = append(b, `,"price":"`...)
 	b = sr.AppendPrice(b, t.Price, dec)
 	b = append(b, `","qty":"`...)
@@ -183,7 +278,7 @@ func appendTrade(b []byte, sr *sim.Series, t sim.Trade) []byte {
 	q.AddMul(uint64(t.Price), uint64(t.Qty))
 	b = sr.AppendQuote(b, q, dec)
 	b = append(b, `","time":`...)
-	b = strconv.AppendInt(b, t.Time, 10)
+	b = sim.AppendInt(b, t.Time)
 	b = append(b, `,"isBuyerMaker":`...)
 	b = strconv.AppendBool(b, t.BuyerMaker)
 	return append(b, `,"isBestMatch":true}`...)
@@ -285,7 +380,7 @@ func (a *api) depth(p params, now int64, b []byte) ([]byte, *apiError) {
 	}
 	st := sr.Book(sim.BookStep(now), limit)
 	b = append(b, `{"lastUpdateId":`...)
-	b = strconv.AppendInt(b, st.UpdateID, 10)
+	b = sim.AppendInt(b, st.UpdateID)
 	b = append(b, `,"bids":`...)
 	b = appendLevels(b, sr, st.Bids)
 	b = append(b, `,"asks":`...)
@@ -390,7 +485,7 @@ func (a *api) avgPrice(p params, now int64, b []byte) ([]byte, *apiError) {
 	b = append(b, `{"mins":5,"price":"`...)
 	b = appendRatio(b, sr, c, dec)
 	b = append(b, `","closeTime":`...)
-	b = strconv.AppendInt(b, c.LastTime, 10)
+	b = sim.AppendInt(b, c.LastTime)
 	return append(b, '}'), nil
 }
 
@@ -457,19 +552,19 @@ func (a *api) ticker24h(p params, now int64, b []byte) ([]byte, *apiError) {
 		b = append(b, `","quoteVolume":"`...)
 		b = sr.AppendQuote(b, c.Quote, dec)
 		b = append(b, `","openTime":`...)
-		b = strconv.AppendInt(b, open, 10)
+		b = sim.AppendInt(b, open)
 		b = append(b, `,"closeTime":`...)
-		b = strconv.AppendInt(b, now, 10)
+		b = sim.AppendInt(b, now)
 		first, lastID := c.FirstTradeID, c.LastTradeID
 		if c.Trades == 0 {
 			first, lastID = -1, -1
 		}
 		b = append(b, `,"firstId":`...)
-		b = strconv.AppendInt(b, first, 10)
+		b = sim.AppendInt(b, first)
 		b = append(b, `,"lastId":`...)
-		b = strconv.AppendInt(b, lastID, 10)
+		b = sim.AppendInt(b, lastID)
 		b = append(b, `,"count":`...)
-		b = strconv.AppendInt(b, c.Trades, 10)
+		b = sim.AppendInt(b, c.Trades)
 		return append(b, '}')
 	}), nil
 }
