@@ -98,7 +98,6 @@ func (a *Adapter) BackfillCandles(ctx context.Context, req venues.CandleRequest)
 			Limit:       MaxKlines,
 			Concurrency: a.concurrency(),
 		}
-		var items int64
 		if req.Progress != nil {
 			opts.Progress = func(p paginate.Progress) {
 				req.Progress(venues.Progress{Items: p.Items, Done: int(p.Done), Total: int(p.Total), Position: p.Position})
@@ -115,7 +114,6 @@ func (a *Adapter) BackfillCandles(ctx context.Context, req venues.CandleRequest)
 			if !bar.Closed {
 				continue
 			}
-			items++
 			if !yield(bar, nil) {
 				return
 			}
