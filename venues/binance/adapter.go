@@ -145,6 +145,8 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
+	// Accept the stream endpoints themselves as the base (…/ws, …/stream).
+	a.wsURL = strings.TrimSuffix(strings.TrimSuffix(a.wsURL, "/ws"), "/stream")
 	var lopts []ratelimit.Option
 	if o.limiterClock != nil {
 		lopts = append(lopts, ratelimit.WithClock(o.limiterClock))

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -259,7 +258,7 @@ func (a *Adapter) streamURL(streams []string) string {
 	base := a.wsURL + "/stream"
 	joined := strings.Join(streams, "/")
 	if limit := a.opt.urlLimit; len(base)+len(joined)+9 <= limit {
-		return base + "?streams=" + url.PathEscape(joined)
+		return base + "?streams=" + joined // names are [a-z0-9@_], as Binance documents the URL
 	}
 	return base
 }

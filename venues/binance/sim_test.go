@@ -204,9 +204,9 @@ func TestSimTradesBackfillMultiDay(t *testing.T) {
 func TestSimTradesBackfillWithFaults(t *testing.T) {
 	s := startSim(t, simtest.Faults("binance", sim.Faults{Latency: time.Millisecond, Jitter: 2 * time.Millisecond,
 		ServerErrorRate: 0.08, ResetRate: 0.08, TruncateRate: 0.08, RateLimitRate: 0.02}))
-	r := domain.Range{Start: domain.Nanos(simNow.Add(-20 * time.Hour)), End: domain.Nanos(simNow.Add(-14 * time.Hour))}
+	r := domain.Range{Start: domain.Nanos(simNow.Add(-20 * time.Hour)), End: domain.Nanos(simNow.Add(-16 * time.Hour))}
 	want := tradesTruth(t, s, r)
-	a := openSim(t, s, venues.Config{Concurrency: 6}, smallWindows(5_000))
+	a := openSim(t, s, venues.Config{Concurrency: 6}, smallWindows(4_000))
 	got, err := collectTrades(t, a, venues.TradeRequest{Symbol: btcusdt, Range: r})
 	if err != nil {
 		t.Fatal(err)
