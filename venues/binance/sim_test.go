@@ -78,6 +78,21 @@ func TestSimCandles30Days(t *testing.T) {
 	if st := s.Stats("binance"); st.Status429 != 0 {
 		t.Fatalf("429s: %+v", st)
 	}
+
+	// The same backfill through 5xx, resets, truncated bodies and latency
+	// gives exactly the same bars.
+	s.SetFaults("binance", sim.Faults{Latency: time.Millisecond, ServerErrorRate: 0.1, ResetRate: 0.1, TruncateRate: 0.1})
+	var again []domain.OHLCBar
+	for b, err := range a.BackfillCandles(t.Context(), venues.CandleRequest{Symbol: btcusdt, Span: domain.Span1m, Range: r}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		again = append(again, b)
+	}
+	sameBars(t, again, want)
+	if f := s.Stats("binance").Faults; f["5xx"]+f["reset"]+f["truncate"] == 0 {
+		t.Fatalf("no fault injected: %v", f)
+	}
 }
 
 func TestSimCandleSpansAndErrors(t *testing.T) {
