@@ -26,8 +26,9 @@ func TestRecordedBookSession(t *testing.T) {
 	eng, err := orderbook.NewEngine(orderbook.Config{Venue: Name, Continuity: orderbook.BinanceContinuity{},
 		Snapshot: func(ctx context.Context, sym domain.Symbol) (domain.BookSnapshot, error) {
 			// As the feed does: snapshot only once the stream delivers.
+			ready, _ := f.bySym[sym].readyC()
 			select {
-			case <-f.bySym[sym].readyC():
+			case <-ready:
 			case <-ctx.Done():
 				return domain.BookSnapshot{}, ctx.Err()
 			}

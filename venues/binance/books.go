@@ -33,6 +33,7 @@ type bookSym struct {
 	mu    sync.Mutex
 	ready chan struct{} // closed once a diff of the current connection reached the engine
 	open  bool          // ready is not closed yet
+	epoch int           // connections lost so far
 }
 
 func newBookSym(sym domain.Symbol, vs string) *bookSym {
@@ -52,16 +53,17 @@ func (b *bookSym) markReady() {
 // unready starts waiting for the next connection's first diff.
 func (b *bookSym) unready() {
 	b.mu.Lock()
+	b.epoch++
 	if !b.open {
 		b.ready, b.open = make(chan struct{}), true
 	}
 	b.mu.Unlock()
 }
 
-func (b *bookSym) readyC() <-chan struct{} {
+func (b *bookSym) readyC() (<-chan struct{}, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.ready
+	return b.ready, b.epoch
 }
 
 // bookFeed keeps books in an orderbook.Engine in sync from
@@ -139,12 +141,23 @@ func (f *bookFeed) snapshot(ctx context.Context, sym domain.Symbol) (domain.Book
 	if b == nil {
 		return domain.BookSnapshot{}, fmt.Errorf("binance: %s book is not subscribed", sym)
 	}
+	ready, epoch := b.readyC()
 	select {
-	case <-b.readyC():
+	case <-ready:
 	case <-ctx.Done():
 		return domain.BookSnapshot{}, ctx.Err()
 	}
-	return f.a.BookSnapshot(ctx, sym, f.a.opt.depthSnapshot)
+	snap, err := f.a.BookSnapshot(ctx, sym, f.a.opt.depthSnapshot)
+	if err != nil {
+		return snap, err
+	}
+	// A connection lost while the snapshot was on its way: bridging it
+	// would make the book live with no stream behind it. Try again once
+	// the new connection delivers.
+	if _, now := b.readyC(); now != epoch {
+		return domain.BookSnapshot{}, errDisconnected
+	}
+	return snap, nil
 }
 
 // add registers a book and its stream (consumer goroutine, or before run).
