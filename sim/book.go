@@ -167,14 +167,26 @@ type window struct{ lo, hi int64 }
 
 func (w window) has(p int64) bool { return p >= w.lo && p <= w.hi }
 
+// winEntry remembers the windows of one step: consecutive diffs share a
+// step (the new side of one is the old side of the next).
+type winEntry struct {
+	s          int64
+	bids, asks window
+}
+
 func (sr *Series) windows(s int64) (bids, asks window) {
+	if e := sr.lastWin.Load(); e != nil && e.s == s {
+		return e.bids, e.asks
+	}
 	bid, ask := sr.top(s)
 	d := sr.in.window
 	lo := bid - d + 1
 	if lo < 1 {
 		lo = 1
 	}
-	return window{lo, bid}, window{ask, ask + d - 1}
+	bids, asks = window{lo, bid}, window{ask, ask + d - 1}
+	sr.lastWin.Store(&winEntry{s, bids, asks})
+	return bids, asks
 }
 
 // Diff fills d with the change from step s-1 to step s, reusing d's

@@ -199,6 +199,8 @@ type Series struct {
 	hours    map[int64]*hourEntry
 	fifo     []int64
 	cacheCap int
+
+	lastWin atomic.Pointer[winEntry] // book windows of the last step asked
 }
 
 // block holds the O(1) headers of 24 consecutive hours.

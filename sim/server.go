@@ -202,6 +202,11 @@ type Config struct {
 	// Options are venue options "venue.key" → value (see each venue's doc).
 	Options map[string]string
 	Logger  *slog.Logger
+	// Prewarm generates the candle aggregates of the whole history in the
+	// background after start (see [Market.Prewarm]), so a first candle
+	// backfill is as fast as later ones. It costs CPU at start (about 0.4 s
+	// for 30 days of the four default symbols, spread over the cores).
+	Prewarm bool
 }
 
 func (c Config) withDefaults() Config {
@@ -309,6 +314,13 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 			defer s.wg.Done()
 			_ = v.srv.Serve(ln)
 		}()
+		if cfg.Prewarm {
+			done := env.Track()
+			go func() {
+				defer done()
+				_ = env.Market.Prewarm(sctx, 0)
+			}()
+		}
 	}
 	return s, nil
 }

@@ -110,6 +110,43 @@ func BenchmarkKlines1000NoRowCache(b *testing.B) {
 	serveBench(b, h, urls)
 }
 
+// BenchmarkKlines1000FirstPass serves each 1m page of 30 days once from a
+// fresh simulator, as the first backfill against it does: every page
+// generates the ~17 hours of trades its bars are aggregated from.
+func BenchmarkKlines1000FirstPass(b *testing.B) {
+	var h http.Handler
+	var urls []string
+	fresh := func() {
+		var m *sim.Market
+		h, m = newBenchHandler(b, nil)
+		urls = urls[:0]
+		for t := m.StartMs(); t < m.NowMs()-60_000_000; t += 60_000_000 {
+			urls = append(urls, fmt.Sprintf("/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=1000&startTime=%d", t))
+		}
+	}
+	fresh()
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	next := 0
+	for i := 0; i < b.N; i++ {
+		if next == len(urls) {
+			b.StopTimer()
+			fresh()
+			next = 0
+			b.StartTimer()
+		}
+		clear(w.h)
+		w.status = 0
+		h.ServeHTTP(w, httptest.NewRequest("GET", urls[next], nil))
+		if w.status != 200 {
+			b.Fatalf("%d", w.status)
+		}
+		next++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
 // BenchmarkAggTrades1000 serves /aggTrades?fromId=…&limit=1000 pages.
 func BenchmarkAggTrades1000(b *testing.B) {
 	h, m := benchHandler(b)
