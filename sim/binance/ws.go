@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -109,6 +110,7 @@ type wsConn struct {
 	faults   *sim.WSFaults
 	ctl      chan func() error
 	out      *batchWriter
+	closing  atomic.Bool // the server sent a close frame
 	buf      []byte
 	msg      []byte
 	diff     sim.BookDiff
@@ -218,6 +220,7 @@ func (cn *wsConn) readLoop(ctx context.Context) {
 		}
 		n++
 		if n > 5 {
+			cn.closing.Store(true)
 			_ = cn.c.Close(websocket.StatusPolicyViolation, "Too many requests")
 			return
 		}
@@ -357,6 +360,20 @@ func (cn *wsConn) find(name string) int {
 	return -1
 }
 
+// writeText writes one stream message. Frames are written straight to the
+// connection's batch writer (the library's per-message locking and
+// copying cost more than formatting a depth diff); after the server
+// started a close handshake nothing more is sent.
+func (cn *wsConn) writeText(ctx context.Context, msg []byte) error {
+	if cn.closing.Load() {
+		return errClose
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return cn.out.writeText(msg)
+}
+
 func (cn *wsConn) reply(b []byte) error {
 	ctx, cancel := context.WithTimeout(cn.a.env.Context(), 10*time.Second)
 	defer cancel()
@@ -460,7 +477,7 @@ func (cn *wsConn) send(ctx context.Context, s *sub, payload []byte, diff bool) e
 		n = 2
 	}
 	for i := 0; i < n; i++ {
-		if err := cn.c.Write(ctx, websocket.MessageText, msg); err != nil {
+		if err := cn.writeText(ctx, msg); err != nil {
 			return err
 		}
 	}

@@ -47,6 +47,30 @@ func (w *batchWriter) flushLocked() error {
 	return err
 }
 
+// writeText writes one unmasked, uncompressed text frame holding p (the
+// server side of RFC 6455: FIN, opcode 1, the payload length in 7, 16 or
+// 64 bits). The frame goes out whole and in order with the frames the
+// websocket library writes itself (control frames arrive here as one
+// Write each; data replies come from the same goroutine as writeText).
+func (w *batchWriter) writeText(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch n := len(p); {
+	case n < 126:
+		w.buf = append(w.buf, 0x81, byte(n))
+	case n < 1<<16:
+		w.buf = append(w.buf, 0x81, 126, byte(n>>8), byte(n))
+	default:
+		w.buf = append(w.buf, 0x81, 127, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32), byte(n>>24), byte(n>>16),
+			byte(n>>8), byte(n))
+	}
+	w.buf = append(w.buf, p...)
+	if !w.on || len(w.buf) >= batchMax {
+		return w.flushLocked()
+	}
+	return nil
+}
+
 // begin starts gathering frames.
 func (w *batchWriter) begin() {
 	w.mu.Lock()
