@@ -35,6 +35,11 @@
 //
 // While a symbol syncs, diffs are buffered; the snapshot is bridged to the
 // buffer (stale diffs skipped, a snapshot older than the stream refetched).
+// Every invalidation ([Engine.Resync], e.g. on a lost connection, a gap,
+// a mismatch, Remove) starts a new sync generation: diffs buffered before
+// it are dropped and a snapshot requested before it is cancelled and, if
+// it still arrives, discarded ([ReasonSuperseded]), so a book never goes
+// live from a snapshot and diffs of a connection that is gone.
 // A gap, checksum mismatch, malformed delta or crossed book invalidates
 // just that symbol's book and resyncs it, with backoff when a stream keeps
 // failing. States ([Syncing], [Live], [Resyncing], [Stopped]) are

@@ -64,6 +64,7 @@ const (
 	ReasonSnapshotFailed                      // fetching the snapshot failed; it will be retried
 	ReasonResubscribeFailed                   // the resubscribe hook failed; it will be retried
 	ReasonRemoved                             // the symbol was removed or the engine closed
+	ReasonSuperseded                          // a snapshot requested before the book was invalidated was discarded
 )
 
 var reasonNames = [...]string{
@@ -78,6 +79,7 @@ var reasonNames = [...]string{
 	ReasonSnapshotFailed:    "snapshot failed",
 	ReasonResubscribeFailed: "resubscribe failed",
 	ReasonRemoved:           "removed",
+	ReasonSuperseded:        "snapshot superseded",
 }
 
 // String returns the reason in words.
@@ -201,6 +203,9 @@ type Stats struct {
 	ChecksumFailures uint64
 	Crossed          uint64
 	Resyncs          uint64
+	// Superseded counts snapshots discarded because the book was
+	// invalidated (Resync, a gap, ...) while they were being fetched.
+	Superseded uint64
 }
 
 // Errors returned by the engine.
@@ -252,6 +257,12 @@ type Engine struct {
 }
 
 // tracked is one symbol's book and sync state, guarded by mu.
+//
+// gen is the sync generation: every invalidation (Resync, a gap, a
+// checksum mismatch, Remove, ...) starts a new one. Only what belongs to
+// the current generation can make the book live: diffs buffered before the
+// invalidation are dropped with it, and a snapshot whose fetch started
+// before it is discarded (its request is cancelled) and fetched again.
 type tracked struct {
 	sym    domain.Symbol
 	ctx    context.Context
@@ -265,10 +276,15 @@ type tracked struct {
 	live     chan struct{} // closed while Live; replaced when leaving Live
 	first    chan struct{} // signalled when a diff is buffered
 	working  bool          // a fetch or resubscribe goroutine is running
+	gen      uint64        // sync generation, bumped by every invalidation
 	streak   int           // resyncs without a healthy period in between
 	sinceRes int           // deltas applied since the book went live
 	stats    Stats
 	scratch  []byte // checksum payload buffer, reused
+
+	// fetchCancel cancels the snapshot fetch in flight, if any (it belongs
+	// to the current generation).
+	fetchCancel context.CancelFunc
 }
 
 // NewEngine returns an engine for cfg.
@@ -467,8 +483,15 @@ func (e *Engine) WaitLive(ctx context.Context, symbol domain.Symbol) error {
 }
 
 // Resync invalidates symbol's book and fetches (or asks for) a fresh
-// snapshot, e.g. after the venue connection was re-established. reason may
-// be nil.
+// snapshot, e.g. because the venue connection was lost. reason may be nil.
+//
+// Resync starts a new sync generation: the diffs buffered so far are
+// dropped, and a snapshot being fetched when Resync is called is cancelled
+// and, should it still arrive, discarded; the book can only go live from a
+// snapshot requested after the Resync and the diffs handled after it.
+// Call it in stream order with [Engine.Handle] (after the last delta of a
+// lost connection, before the first delta of the new one). Calls while a
+// snapshot is on its way share one new fetch.
 func (e *Engine) Resync(symbol domain.Symbol, reason error) error {
 	t, err := e.get(symbol)
 	if err != nil {
@@ -646,6 +669,7 @@ func (e *Engine) verifyCrossed(t *tracked) error {
 
 func (e *Engine) goLive(t *tracked) {
 	t.sinceRes = 0
+	t.cancelFetch() // an in-band snapshot won the race: the fetch is moot
 	e.transition(t, Live, ReasonSnapshot, nil)
 	close(t.live)
 }
@@ -662,14 +686,23 @@ func (e *Engine) resync(t *tracked, reason Reason, err error) {
 	e.startWork(t)
 }
 
-// invalidate clears the book and moves it to a non-live state.
+// invalidate clears the book, moves it to a non-live state and starts a
+// new generation: buffered diffs are dropped and the snapshot fetch in
+// flight is cancelled (fetchLoop discards its result).
 func (e *Engine) invalidate(t *tracked, to State, reason Reason, err error) {
 	wasLive := t.state == Live
 	t.book.Clear()
 	t.pos = Position{}
+	t.gen++
+	t.cancelFetch()
+	clear(t.buf)
+	t.buf = t.buf[:0]
 	if to == Stopped {
-		clear(t.buf)
 		t.buf = nil
+	}
+	select { // a diff of the old generation does not start the new fetch
+	case <-t.first:
+	default:
 	}
 	e.transition(t, to, reason, err)
 	if wasLive {
@@ -725,6 +758,15 @@ func (e *Engine) startWork(t *tracked) {
 	}
 }
 
+// cancelFetch cancels the snapshot fetch in flight, if any. Called with
+// t.mu held.
+func (t *tracked) cancelFetch() {
+	if t.fetchCancel != nil {
+		t.fetchCancel()
+		t.fetchCancel = nil
+	}
+}
+
 func (e *Engine) sleep(ctx context.Context, d time.Duration) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
@@ -750,7 +792,10 @@ func (t *tracked) done() bool {
 	return false
 }
 
-// fetchLoop fetches snapshots until one bridges to the buffered diffs.
+// fetchLoop fetches snapshots until one bridges to the buffered diffs. A
+// fetch belongs to the generation in which it started; when the book is
+// invalidated meanwhile, its result is discarded and the loop starts over
+// for the new generation.
 func (e *Engine) fetchLoop(t *tracked) {
 	defer e.wg.Done()
 	for attempt := 0; ; attempt++ {
@@ -759,6 +804,7 @@ func (e *Engine) fetchLoop(t *tracked) {
 			t.mu.Unlock()
 			return
 		}
+		gen := t.gen
 		empty := len(t.buf) == 0
 		wait := e.cfg.Backoff(max(attempt, t.streak-1))
 		if attempt == 0 && t.streak <= 1 {
@@ -780,17 +826,46 @@ func (e *Engine) fetchLoop(t *tracked) {
 			e.finish(t)
 			return
 		}
-		snap, err := e.cfg.Snapshot(t.ctx, t.sym)
 
 		t.mu.Lock()
 		if t.done() {
 			t.mu.Unlock()
 			return
 		}
-		if err != nil {
+		if t.gen != gen {
+			// Invalidated while waiting: wait for the new generation's
+			// stream instead.
+			t.mu.Unlock()
+			attempt = -1
+			continue
+		}
+		ctx, cancel := context.WithCancel(t.ctx)
+		t.fetchCancel = cancel
+		t.mu.Unlock()
+
+		snap, err := e.cfg.Snapshot(ctx, t.sym)
+		cancel()
+
+		t.mu.Lock()
+		if t.gen == gen {
+			t.fetchCancel = nil
+		}
+		if t.done() {
+			t.mu.Unlock()
+			return
+		}
+		switch {
+		case t.gen != gen:
+			// Requested before the book was invalidated (e.g. before the
+			// connection was lost): bridging it to the new generation's
+			// diffs could make the book live with no stream behind it.
+			t.stats.Superseded++
+			e.transition(t, t.state, ReasonSuperseded, nil)
+			attempt = -1
+		case err != nil:
 			t.stats.SnapshotErrors++
 			e.transition(t, t.state, ReasonSnapshotFailed, fmt.Errorf("orderbook: %s snapshot: %w", t.sym, err))
-		} else if e.bridge(t, &snap) {
+		case e.bridge(t, &snap):
 			t.working = false
 			t.mu.Unlock()
 			return
@@ -808,6 +883,11 @@ func (e *Engine) finish(t *tracked) {
 // bridge loads a fetched snapshot and replays the buffered diffs on top. It
 // reports whether the book went live. Called with t.mu held.
 func (e *Engine) bridge(t *tracked, snap *domain.BookSnapshot) bool {
+	if !snap.Symbol.IsZero() && snap.Symbol != t.sym {
+		t.stats.SnapshotErrors++
+		e.transition(t, t.state, ReasonInvalid, fmt.Errorf("orderbook: the snapshot fetched for %s is of %s", t.sym, snap.Symbol))
+		return false
+	}
 	snap.Symbol = t.sym
 	if err := t.book.Load(snap); err != nil {
 		t.stats.SnapshotErrors++
