@@ -21,7 +21,9 @@
 // one millisecond; quiet seconds, minutes and whole quiet hours occur; the
 // price is a bridged random walk on the symbol's tick grid. Candles of every
 // span are aggregated from exactly these trades (per-minute aggregates are
-// cached). After the virtual "now" the same generator continues, and trades
+// cached; [Market.Prewarm] computes them for the whole history up front,
+// which [Config.Prewarm] does in the background after start). After the
+// virtual "now" the same generator continues, and trades
 // become visible as the virtual clock passes them.
 //
 // The order book is a pure function of a 100 ms step index: a dense ladder
