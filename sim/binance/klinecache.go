@@ -35,8 +35,9 @@ func (c *rowChunk) size() int { return len(c.rows) + 8*len(c.opens) + 4*len(c.of
 type rowEntry struct {
 	key  rowKey
 	once sync.Once
-	c    *rowChunk
-	el   *list.Element
+	c    *rowChunk     // set once by the builder
+	el   *list.Element // guarded by rowCache.mu; nil once evicted
+	size int           // guarded by rowCache.mu; counted in rowCache.bytes
 }
 
 // rowCache keeps formatted kline rows of chunks whose bars are all closed
@@ -73,7 +74,8 @@ func (rc *rowCache) get(k rowKey, build func() *rowChunk) *rowChunk {
 	if built {
 		rc.mu.Lock()
 		if e.el != nil { // not evicted meanwhile
-			rc.bytes += e.c.size()
+			e.size = e.c.size()
+			rc.bytes += e.size
 			for rc.bytes > rc.max && rc.lru.Len() > 1 {
 				old := rc.lru.Back().Value.(*rowEntry)
 				if old == e {
@@ -91,9 +93,8 @@ func (rc *rowCache) evict(e *rowEntry) {
 	rc.lru.Remove(e.el)
 	e.el = nil
 	delete(rc.m, e.key)
-	if e.c != nil {
-		rc.bytes -= e.c.size()
-	}
+	rc.bytes -= e.size
+	e.size = 0
 }
 
 // klineSpan is a span's geometry in milliseconds for chunked serving; ok

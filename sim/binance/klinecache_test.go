@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -93,4 +94,38 @@ func TestKlines1sLatestHoldsWholeLastBar(t *testing.T) {
 	if fmt.Sprint(a) != fmt.Sprint(b) {
 		t.Fatalf("last bar by endTime %v, by range %v", a, b)
 	}
+}
+
+// TestKlinesRowCacheConcurrent pages through klines from several
+// goroutines at once with a cache small enough to evict chunks while
+// others build and read them (run with -race).
+func TestKlinesRowCacheConcurrent(t *testing.T) {
+	clk := &fakeClock{t: time.Date(2024, 3, 15, 12, 30, 27, 0, time.UTC)}
+	direct := klineHandler(t, clk, "0")
+	tiny := klineHandler(t, clk, "1")
+	start := clk.Now().Add(-4 * 24 * time.Hour).Truncate(time.Hour).UnixMilli()
+	var urls []string
+	want := map[string][]byte{}
+	for i := int64(0); i < 24; i++ {
+		for _, iv := range []string{"1m", "5m", "1h"} {
+			u := fmt.Sprintf("/api/v3/klines?symbol=BTCUSDT&interval=%s&limit=1000&startTime=%d", iv, start+i*4*3600_000)
+			urls = append(urls, u)
+			_, want[u] = serve(direct, u)
+		}
+	}
+	var wg sync.WaitGroup
+	for g := 0; g < 6; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range urls {
+				u := urls[(k*(g+1)+g)%len(urls)]
+				if c, got := serve(tiny, u); c != 200 || !bytes.Equal(got, want[u]) {
+					t.Errorf("goroutine %d %s: %d, %d bytes, want %d", g, u, c, len(got), len(want[u]))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
