@@ -508,6 +508,12 @@ func (sr *Series) genHour(h int64) *hourData {
 	for e := int64(0); e < x.nExtra; e++ {
 		aggs[r.intn(n)].fills++
 	}
+	hd.aggs = aggs
+	// Per-minute aggregates (kept for good) in the same pass.
+	var ha *hourAggs
+	if x.bl.aggs[x.j].Load() == nil {
+		ha = &hourAggs{}
+	}
 	var off int32
 	for i := range aggs {
 		a := &aggs[i]
@@ -516,16 +522,11 @@ func (sr *Series) genHour(h int64) *hourData {
 		}
 		a.tOff = off
 		off += a.fills
-	}
-	hd.aggs = aggs
-	// Per-minute aggregates, kept for good.
-	if x.bl.aggs[x.j].Load() == nil {
-		ha := &hourAggs{}
-		for i := range aggs {
-			a := &aggs[i]
-			mi := (a.t - hourStart) / msPerMinute
-			ha.minutes[mi].add(hd, i)
+		if ha != nil {
+			ha.minutes[(a.t-hourStart)/msPerMinute].add(hd, i)
 		}
+	}
+	if ha != nil {
 		for mi := range ha.minutes {
 			if ha.minutes[mi].Trades > 0 {
 				ha.minutes[mi].OpenTime = hourStart + int64(mi)*msPerMinute
