@@ -59,6 +59,9 @@ type options struct {
 	seedPages    int           // REST pages allowed to seed a streamed candle
 	fillPages    int           // REST pages allowed to fill one trade-stream hole
 	silence      time.Duration // WebSocket silence watchdog
+	// onSnapshot, if set, is told the synthetic sequence number of each
+	// level2 snapshot StreamBooks applies (tests).
+	onSnapshot func(sym domain.Symbol, seq int64)
 }
 
 // WithLimiterClock sets the rate limiter's clock (tests).

@@ -135,7 +135,17 @@ func (h *bookStream) message(f ws.Frame, m *wsMsg) bool {
 	case msgSnapshot:
 		ps.seq++
 		ps.snap, ps.snapAt = true, time.Now()
-		h.snap = domain.BookSnapshot{Symbol: ps.sym, Seq: ps.seq, Time: m.Time, RecvTime: f.Received, Bids: m.Bids, Asks: m.Asks}
+		t := m.Time
+		if t == 0 {
+			// The level2 snapshot carries no time: stamp it with the best
+			// estimate of the venue's clock (as BookSnapshot does), so that
+			// every book of the stream is on the venue's time base.
+			t = h.a.serverNow()
+		}
+		h.snap = domain.BookSnapshot{Symbol: ps.sym, Seq: ps.seq, Time: t, RecvTime: f.Received, Bids: m.Bids, Asks: m.Asks}
+		if h.a.opt.onSnapshot != nil {
+			h.a.opt.onSnapshot(ps.sym, ps.seq)
+		}
 		if err := h.eng.HandleSnapshot(&h.snap); err != nil {
 			h.a.log.Debug("coinbase: level2 snapshot refused", "symbol", ps.sym.String(), "err", err)
 		}
