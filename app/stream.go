@@ -249,15 +249,19 @@ type streamDS struct {
 	added   int64
 	files   []string
 
-	started   bool
-	covFrom   int64 // start of what this stream covers
-	covUntil  int64 // coverage declared up to here
-	high      int64 // trades: latest time; candles: next expected open
-	lastBook  int64
-	holes     []domain.Range // open holes (fill pending or failed)
-	unfilled  []domain.Range
-	gaps      []venues.Gap
-	coverDone []domain.Range
+	started  bool
+	covFrom  int64 // start of what this stream covers
+	covUntil int64 // coverage declared up to here
+	high     int64 // trades: latest time; candles: next expected open
+	// books: the venue and receive times of the last stored snapshot, and
+	// whether sampling is on the receive clock (see sampleBook)
+	lastBook     int64
+	lastBookRecv int64
+	bookRecv     bool
+	holes        []domain.Range // open holes (fill pending or failed)
+	unfilled     []domain.Range
+	gaps         []venues.Gap
+	coverDone    []domain.Range
 }
 
 func (ds *streamDS) result() StreamDatasetResult {
@@ -650,18 +654,17 @@ func (s *streamer) handle(ctx context.Context, it item) error {
 		if b.RecvTime == 0 {
 			b.RecvTime = s.app.now().UnixNano()
 		}
-		t := b.Time
-		if t == 0 {
-			t = b.RecvTime
-		}
 		every := s.req.BookEvery
 		if every == 0 {
 			every = DefaultBookEvery
 		}
-		if ds.started && every > 0 && t < ds.lastBook+int64(every) {
+		if !ds.sampleBook(&b, every) {
 			return nil
 		}
-		ds.started, ds.lastBook = true, t
+		t := b.Time // the time the store files it under
+		if t == 0 {
+			t = b.RecvTime
+		}
 		if len(b.Bids) > s.req.Depth {
 			b.Bids = b.Bids[:s.req.Depth]
 		}
@@ -677,6 +680,32 @@ func (s *streamer) handle(ctx context.Context, it item) error {
 		}
 	}
 	return nil
+}
+
+// sampleBook reports whether b (RecvTime set) is stored: at most one
+// snapshot per every, none skipped when every < 0.
+//
+// Books are sampled on one clock per symbol, never on a mix: the venue's
+// time while every book of the symbol carried one, else — from the first
+// book without a venue time on, for the rest of the stream — the receive
+// time. Comparing a venue time with a receive time would hold back every
+// later book for as long as the venue's clock is behind the local one
+// (pype sim --now <past>), or let everything through while it is ahead. A
+// clock that jumps back by more than every (a venue's clock reset) restarts
+// the sampling instead of stalling it.
+func (ds *streamDS) sampleBook(b *domain.BookSnapshot, every time.Duration) bool {
+	if b.Time == 0 {
+		ds.bookRecv = true
+	}
+	t, last := b.Time, ds.lastBook
+	if ds.bookRecv {
+		t, last = b.RecvTime, ds.lastBookRecv
+	}
+	if ds.started && every > 0 && t < last+int64(every) && t >= last-int64(every) {
+		return false
+	}
+	ds.started, ds.lastBook, ds.lastBookRecv = true, b.Time, b.RecvTime
+	return true
 }
 
 // hole records a gap and queues a REST fill when the venue can backfill.

@@ -155,3 +155,79 @@ func TestStreamBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestStreamBooksVenueClockBehind is the coinbase-on-`pype sim --now
+// <past>` case: the first book (a snapshot) has no venue time, the later
+// ones carry the venue's, years behind the local clock. Every 300 ms of
+// the stream must still be stored, not just the first book.
+func TestStreamBooksVenueClockBehind(t *testing.T) {
+	v := &apptest.Venue{}
+	a := newTestApp(t, v)
+	venue0 := ts("2024-01-10T00:00:00Z")
+	local0 := ts("2026-05-01T12:00:00Z")
+	for i := range 10 {
+		b := v.Book(btc, 5, venue0+int64(i)*int64(100*time.Millisecond))
+		b.RecvTime = local0 + int64(i)*int64(100*time.Millisecond)
+		if i == 0 {
+			b.Time = 0 // the snapshot: no venue time
+		}
+		v.ScriptBook(b)
+	}
+	v.ScriptEnd()
+	res, err := a.Stream(context.Background(), StreamRequest{Venue: "fake", Symbols: []domain.Symbol{btc}, Type: domain.Book, Depth: 5, BookEvery: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Datasets[0].Records; got != 4 {
+		t.Fatalf("stored %d snapshots, want 4 (received at 0, 300, 600, 900 ms)", got)
+	}
+}
+
+func TestSampleBookOneClockPerSymbol(t *testing.T) {
+	const ms = int64(time.Millisecond)
+	venue0, local0 := ts("2024-01-10T00:00:00Z"), ts("2026-05-01T12:00:00Z")
+	type bk struct{ venue, recv int64 } // offsets in ms; venue -1: no venue time
+	tests := []struct {
+		name  string
+		every time.Duration
+		books []bk
+		want  []int // indices stored
+	}{
+		{"venue time throughout", 300 * time.Millisecond,
+			[]bk{{0, 0}, {100, 900}, {200, 950}, {300, 960}, {450, 970}, {600, 980}},
+			[]int{0, 3, 5}},
+		{"first without venue time: receive clock", 300 * time.Millisecond,
+			[]bk{{-1, 0}, {100, 100}, {200, 200}, {300, 300}, {400, 400}, {500, 500}, {600, 600}},
+			[]int{0, 3, 6}},
+		{"a later one without venue time: receive clock from there on", 300 * time.Millisecond,
+			[]bk{{0, 0}, {100, 100}, {300, 300}, {400, 400}, {-1, 500}, {600, 600}, {700, 700}, {900, 900}},
+			[]int{0, 2, 5, 7}},
+		{"venue clock far ahead of the receive clock", 300 * time.Millisecond,
+			[]bk{{-1, 0}, {1e9, 100}, {1e9 + 100, 200}, {1e9 + 200, 300}},
+			[]int{0, 3}},
+		{"venue clock jumps back: restart, no stall", 300 * time.Millisecond,
+			[]bk{{10_000, 0}, {10_100, 100}, {0, 200}, {100, 300}, {300, 400}},
+			[]int{0, 2, 4}},
+		{"store every update", -1,
+			[]bk{{0, 0}, {0, 0}, {-1, 0}},
+			[]int{0, 1, 2}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ds streamDS
+			var got []int
+			for i, x := range tt.books {
+				b := domain.BookSnapshot{Time: venue0 + x.venue*ms, RecvTime: local0 + x.recv*ms}
+				if x.venue < 0 {
+					b.Time = 0
+				}
+				if ds.sampleBook(&b, tt.every) {
+					got = append(got, i)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("stored %v, want %v", got, tt.want)
+			}
+		})
+	}
+}

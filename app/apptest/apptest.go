@@ -489,6 +489,14 @@ func (v *Venue) ScriptBooks(sym domain.Symbol, depth int, t0 int64, step time.Du
 	}
 }
 
+// ScriptBook appends one book event carrying b as given (Time or
+// RecvTime may be 0, as some venues send).
+func (v *Venue) ScriptBook(b domain.BookSnapshot) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.stream = append(v.stream, streamStep{book: &b})
+}
+
 // ScriptError appends a stream element that ends the stream with err.
 func (v *Venue) ScriptError(err error) {
 	v.mu.Lock()
