@@ -599,7 +599,6 @@ type bookLine struct {
 // after the first is dropped until the venue's clock catches up: one
 // snapshot instead of about 15.
 func TestKnownBugCoinbaseBookStreamBehindTheLocalClock(t *testing.T) {
-	knownBug(t, "a Coinbase book stream stores only its first snapshot when the venue's clock is behind the local clock")
 	s := simtest.Start(t, simtest.Venues("coinbase"), simtest.Seed(liveSeed), simtest.Now(time.Now().Add(-time.Hour)), simtest.History(time.Hour))
 	env := venuesEnv(t, s, time.Time{}, "coinbase")
 	data := t.TempDir()
