@@ -22,41 +22,41 @@ type kline struct {
 // dst. Extra trailing columns are ignored; missing ones are an error.
 func parseKlines(body []byte, dst []kline) ([]kline, error) {
 	s := newScanner("klines", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var k kline
 		col := 0
-		for m := s.enterArray(); m; m = s.moreArray() {
+		for m := s.EnterArray(); m; m = s.MoreArray() {
 			switch col {
 			case 0:
-				k.Bar.OpenTime = domain.MillisToNanos(s.int())
+				k.Bar.OpenTime = domain.MillisToNanos(s.Int())
 			case 1:
-				k.Bar.Open = s.dec()
+				k.Bar.Open = s.Dec()
 			case 2:
-				k.Bar.High = s.dec()
+				k.Bar.High = s.Dec()
 			case 3:
-				k.Bar.Low = s.dec()
+				k.Bar.Low = s.Dec()
 			case 4:
-				k.Bar.Close = s.dec()
+				k.Bar.Close = s.Dec()
 			case 5:
-				k.Bar.Volume = s.dec()
+				k.Bar.Volume = s.Dec()
 			case 6:
-				k.CloseTime = domain.MillisToNanos(s.int())
+				k.CloseTime = domain.MillisToNanos(s.Int())
 			case 7:
-				k.Bar.QuoteVolume = s.dec()
+				k.Bar.QuoteVolume = s.Dec()
 			case 8:
-				k.Bar.Trades = s.int()
+				k.Bar.Trades = s.Int()
 			default:
-				s.skip()
+				s.Skip()
 			}
 			col++
 		}
-		if col < 9 && s.err == nil {
-			s.fail("kline row with " + strconv.Itoa(col) + " columns (want at least 9)")
+		if col < 9 && !s.Failed() {
+			s.Fail("kline row with " + strconv.Itoa(col) + " columns (want at least 9)")
 		}
 		dst = append(dst, k)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // aggTrade is one aggregate trade with its numeric id.
@@ -71,55 +71,55 @@ type aggTrade struct {
 // scanner's position. symbol receives "s" when present.
 func (s *scanner) aggTradeObject(t *aggTrade, symbol *[]byte, eventTime *int64) {
 	seen := 0
-	for more := s.enterObject(); more; more = s.moreObject() {
-		k := s.key()
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		k := s.Key()
 		if len(k) != 1 {
-			s.skip()
+			s.Skip()
 			continue
 		}
 		switch k[0] {
 		case 'a':
-			t.ID = s.int()
+			t.ID = s.Int()
 			seen |= 1
 		case 'p':
-			t.Trade.Price = s.dec()
+			t.Trade.Price = s.Dec()
 			seen |= 2
 		case 'q':
-			t.Trade.Amount = s.dec()
+			t.Trade.Amount = s.Dec()
 			seen |= 4
 		case 'T':
-			t.Trade.Time = domain.MillisToNanos(s.int())
+			t.Trade.Time = domain.MillisToNanos(s.Int())
 			seen |= 8
 		case 'm':
 			// m: the buyer is the maker, so the taker sold.
-			if s.bool() {
+			if s.Bool() {
 				t.Trade.Side = domain.Sell
 			} else {
 				t.Trade.Side = domain.Buy
 			}
 			seen |= 16
 		case 'f':
-			t.First = s.int()
+			t.First = s.Int()
 		case 'l':
-			t.Last = s.int()
+			t.Last = s.Int()
 		case 's':
 			if symbol != nil {
-				*symbol = s.str()
+				*symbol = s.Str()
 			} else {
-				s.skip()
+				s.Skip()
 			}
 		case 'E':
 			if eventTime != nil {
-				*eventTime = domain.MillisToNanos(s.int())
+				*eventTime = domain.MillisToNanos(s.Int())
 			} else {
-				s.skip()
+				s.Skip()
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 31 && s.err == nil {
-		s.fail("aggTrade without one of a, p, q, T, m")
+	if seen != 31 && !s.Failed() {
+		s.Fail("aggTrade without one of a, p, q, T, m")
 	}
 	t.Trade.ID = strconv.FormatInt(t.ID, 10)
 }
@@ -128,13 +128,13 @@ func (s *scanner) aggTradeObject(t *aggTrade, symbol *[]byte, eventTime *int64) 
 // "f":..,"l":..,"T":..,"m":..,"M":..}, ...], appending to dst.
 func parseAggTrades(body []byte, dst []aggTrade) ([]aggTrade, error) {
 	s := newScanner("aggTrades", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var t aggTrade
 		s.aggTradeObject(&t, nil, nil)
 		dst = append(dst, t)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // rawTrade is one raw (non-aggregated) trade with its numeric id.
@@ -148,22 +148,22 @@ type rawTrade struct {
 // {"e":"trade","E","s","t","p","q","T","m","M"}.
 func (s *scanner) tradeObject(t *rawTrade, symbol *[]byte, eventTime *int64) {
 	seen := 0
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch k := s.key(); string(k) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch k := s.Key(); string(k) {
 		case "id", "t":
-			t.ID = s.int()
+			t.ID = s.Int()
 			seen |= 1
 		case "price", "p":
-			t.Trade.Price = s.dec()
+			t.Trade.Price = s.Dec()
 			seen |= 2
 		case "qty", "q":
-			t.Trade.Amount = s.dec()
+			t.Trade.Amount = s.Dec()
 			seen |= 4
 		case "time", "T":
-			t.Trade.Time = domain.MillisToNanos(s.int())
+			t.Trade.Time = domain.MillisToNanos(s.Int())
 			seen |= 8
 		case "isBuyerMaker", "m":
-			if s.bool() {
+			if s.Bool() {
 				t.Trade.Side = domain.Sell
 			} else {
 				t.Trade.Side = domain.Buy
@@ -171,22 +171,22 @@ func (s *scanner) tradeObject(t *rawTrade, symbol *[]byte, eventTime *int64) {
 			seen |= 16
 		case "s":
 			if symbol != nil {
-				*symbol = s.str()
+				*symbol = s.Str()
 			} else {
-				s.skip()
+				s.Skip()
 			}
 		case "E":
 			if eventTime != nil {
-				*eventTime = domain.MillisToNanos(s.int())
+				*eventTime = domain.MillisToNanos(s.Int())
 			} else {
-				s.skip()
+				s.Skip()
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 31 && s.err == nil {
-		s.fail("trade without one of id, price, qty, time, isBuyerMaker")
+	if seen != 31 && !s.Failed() {
+		s.Fail("trade without one of id, price, qty, time, isBuyerMaker")
 	}
 	t.Trade.ID = strconv.FormatInt(t.ID, 10)
 }
@@ -194,13 +194,13 @@ func (s *scanner) tradeObject(t *rawTrade, symbol *[]byte, eventTime *int64) {
 // parseTrades decodes GET /api/v3/trades and /api/v3/historicalTrades.
 func parseTrades(body []byte, dst []rawTrade) ([]rawTrade, error) {
 	s := newScanner("trades", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var t rawTrade
 		s.tradeObject(&t, nil, nil)
 		dst = append(dst, t)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // parseDepth decodes GET /api/v3/depth: {"lastUpdateId":N,"bids":[[p,q],..],
@@ -209,10 +209,10 @@ func parseDepth(body []byte) (domain.BookSnapshot, error) {
 	s := newScanner("depth", body)
 	var b domain.BookSnapshot
 	seen := 0
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "lastUpdateId":
-			b.Seq = s.int()
+			b.Seq = s.Int()
 			seen |= 1
 		case "bids":
 			b.Bids = s.levels(b.Bids)
@@ -222,16 +222,16 @@ func parseDepth(body []byte) (domain.BookSnapshot, error) {
 			seen |= 4
 		case "T", "E":
 			// futures snapshots carry times; spot does not
-			b.Time = domain.MillisToNanos(s.int())
+			b.Time = domain.MillisToNanos(s.Int())
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 7 && s.err == nil {
-		s.fail("depth without lastUpdateId, bids or asks")
+	if seen != 7 && !s.Failed() {
+		s.Fail("depth without lastUpdateId, bids or asks")
 	}
-	s.end()
-	return b, s.err
+	s.End()
+	return b, s.err()
 }
 
 // parseServerTime decodes GET /api/v3/time: {"serverTime":ms}, in ns.
@@ -239,39 +239,39 @@ func parseServerTime(body []byte) (int64, error) {
 	s := newScanner("time", body)
 	var t int64
 	found := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		if string(s.key()) == "serverTime" {
-			t = domain.MillisToNanos(s.int())
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		if string(s.Key()) == "serverTime" {
+			t = domain.MillisToNanos(s.Int())
 			found = true
 			continue
 		}
-		s.skip()
+		s.Skip()
 	}
-	if !found && s.err == nil {
-		s.fail("no serverTime")
+	if !found && !s.Failed() {
+		s.Fail("no serverTime")
 	}
-	s.end()
-	return t, s.err
+	s.End()
+	return t, s.err()
 }
 
 // parseErrorBody reads Binance's error body {"code":-1121,"msg":"..."}.
 // ok is false when the body is not of that shape.
 func parseErrorBody(body []byte) (code int, msg string, ok bool) {
 	s := newScanner("error", body)
-	if s.peek() != '{' {
+	if s.Peek() != '{' {
 		return 0, "", false
 	}
 	hasCode := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "code":
-			code = int(s.int())
+			code = int(s.Int())
 			hasCode = true
 		case "msg":
-			msg = string(s.str())
+			msg = string(s.Str())
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	return code, msg, hasCode && s.err == nil
+	return code, msg, hasCode && !s.Failed()
 }

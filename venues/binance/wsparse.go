@@ -101,57 +101,57 @@ func slowSplit(b []byte) (frame, error) {
 	var f frame
 	s := newScanner("ws frame", b)
 	isEvent := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "stream":
-			f.Stream = s.str()
+			f.Stream = s.Str()
 		case "data":
-			start := s.i
-			s.skip()
-			f.Data = s.b[start:s.i]
+			start := s.Pos()
+			s.Skip()
+			f.Data = b[start:s.Pos()]
 		case "e":
 			isEvent = true
-			s.skip()
+			s.Skip()
 		case "id":
-			if s.null() {
+			if s.Null() {
 				continue
 			}
-			f.ID = s.int()
+			f.ID = s.Int()
 			f.Kind = evReply
 		case "result":
 			f.Kind = evReply
-			s.skip()
+			s.Skip()
 		case "error":
 			f.Kind = evReply
 			f.HasError = true
-			if s.peek() != '{' {
-				f.ErrMsg = string(s.scalar())
+			if s.Peek() != '{' {
+				f.ErrMsg = string(s.Scalar())
 				continue
 			}
-			for m := s.enterObject(); m; m = s.moreObject() {
-				switch string(s.key()) {
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				switch string(s.Key()) {
 				case "code":
-					f.ErrCode = int(s.int())
+					f.ErrCode = int(s.Int())
 				case "msg":
-					f.ErrMsg = string(s.str())
+					f.ErrMsg = string(s.Str())
 				default:
-					s.skip()
+					s.Skip()
 				}
 			}
 		case "code":
 			// {"code":-1121,"msg":"..."} style errors on the stream
-			f.ErrCode = int(s.int())
+			f.ErrCode = int(s.Int())
 			f.HasError = true
 			f.Kind = evReply
 		case "msg":
-			f.ErrMsg = string(s.str())
+			f.ErrMsg = string(s.Str())
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	s.end()
-	if s.err != nil {
-		return frame{}, s.err
+	s.End()
+	if s.Failed() {
+		return frame{}, s.err()
 	}
 	if f.Kind == evReply {
 		return f, nil
@@ -169,12 +169,12 @@ func slowSplit(b []byte) (frame, error) {
 // kindOf finds the "e" member of an event object (Binance puts it first).
 func kindOf(data []byte) eventKind {
 	s := newScanner("event", data)
-	for more := s.enterObject(); more; more = s.moreObject() {
-		if string(s.key()) != "e" {
-			s.skip()
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		if string(s.Key()) != "e" {
+			s.Skip()
 			continue
 		}
-		switch string(s.str()) {
+		switch string(s.Str()) {
 		case "depthUpdate":
 			return evDepthUpdate
 		case "aggTrade":
@@ -208,18 +208,18 @@ func parseDepthUpdate(data []byte, ev *depthEvent) error {
 	ev.Bids, ev.Asks = ev.Bids[:0], ev.Asks[:0]
 	ev.Symbol, ev.EventTime, ev.First, ev.Final, ev.Prev = nil, 0, 0, 0, 0
 	seen := 0
-	for more := s.enterObject(); more; more = s.moreObject() {
-		k := s.key()
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		k := s.Key()
 		if len(k) != 1 {
-			s.skip()
+			s.Skip()
 			continue
 		}
 		switch k[0] {
 		case 'U':
-			ev.First = s.int()
+			ev.First = s.Int()
 			seen |= 1
 		case 'u':
-			ev.Final = s.int()
+			ev.Final = s.Int()
 			seen |= 2
 		case 'b':
 			ev.Bids = s.levels(ev.Bids)
@@ -228,18 +228,18 @@ func parseDepthUpdate(data []byte, ev *depthEvent) error {
 			ev.Asks = s.levels(ev.Asks)
 			seen |= 8
 		case 's':
-			ev.Symbol = s.str()
+			ev.Symbol = s.Str()
 		case 'E':
-			ev.EventTime = domain.MillisToNanos(s.int())
+			ev.EventTime = domain.MillisToNanos(s.Int())
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 15 && s.err == nil {
-		s.fail("depthUpdate without one of U, u, b, a")
+	if seen != 15 && !s.Failed() {
+		s.Fail("depthUpdate without one of U, u, b, a")
 	}
-	s.end()
-	return s.err
+	s.End()
+	return s.err()
 }
 
 // tradeEvent is a decoded aggTrade or trade event.
@@ -258,9 +258,9 @@ func parseAggTradeEvent(data []byte, ev *tradeEvent) error {
 	var sym []byte
 	var et int64
 	s.aggTradeObject(&t, &sym, &et)
-	s.end()
+	s.End()
 	*ev = tradeEvent{Symbol: sym, EventTime: et, ID: t.ID, Trade: t.Trade}
-	return s.err
+	return s.err()
 }
 
 // parseTradeEvent decodes {"e":"trade","E","s","t","p","q","T","m","M"}.
@@ -270,9 +270,9 @@ func parseTradeEvent(data []byte, ev *tradeEvent) error {
 	var sym []byte
 	var et int64
 	s.tradeObject(&t, &sym, &et)
-	s.end()
+	s.End()
 	*ev = tradeEvent{Symbol: sym, EventTime: et, ID: t.ID, Trade: t.Trade}
-	return s.err
+	return s.err()
 }
 
 // klineEvent is a decoded kline event.
@@ -290,65 +290,65 @@ func parseKlineEvent(data []byte, ev *klineEvent) error {
 	s := newScanner("kline", data)
 	*ev = klineEvent{}
 	hasK := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "s":
-			ev.Symbol = s.str()
+			ev.Symbol = s.Str()
 		case "E":
-			ev.EventTime = domain.MillisToNanos(s.int())
+			ev.EventTime = domain.MillisToNanos(s.Int())
 		case "k":
 			hasK = true
 			seen := 0
-			for m := s.enterObject(); m; m = s.moreObject() {
-				k := s.key()
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				k := s.Key()
 				if len(k) != 1 {
-					s.skip()
+					s.Skip()
 					continue
 				}
 				switch k[0] {
 				case 't':
-					ev.Bar.OpenTime = domain.MillisToNanos(s.int())
+					ev.Bar.OpenTime = domain.MillisToNanos(s.Int())
 					seen |= 1
 				case 'T':
-					ev.CloseTime = domain.MillisToNanos(s.int())
+					ev.CloseTime = domain.MillisToNanos(s.Int())
 				case 'i':
-					ev.Interval = s.str()
+					ev.Interval = s.Str()
 				case 'o':
-					ev.Bar.Open = s.dec()
+					ev.Bar.Open = s.Dec()
 					seen |= 2
 				case 'h':
-					ev.Bar.High = s.dec()
+					ev.Bar.High = s.Dec()
 					seen |= 4
 				case 'l':
-					ev.Bar.Low = s.dec()
+					ev.Bar.Low = s.Dec()
 					seen |= 8
 				case 'c':
-					ev.Bar.Close = s.dec()
+					ev.Bar.Close = s.Dec()
 					seen |= 16
 				case 'v':
-					ev.Bar.Volume = s.dec()
+					ev.Bar.Volume = s.Dec()
 					seen |= 32
 				case 'q':
-					ev.Bar.QuoteVolume = s.dec()
+					ev.Bar.QuoteVolume = s.Dec()
 				case 'n':
-					ev.Bar.Trades = s.int()
+					ev.Bar.Trades = s.Int()
 				case 'x':
-					ev.Bar.Closed = s.bool()
+					ev.Bar.Closed = s.Bool()
 					seen |= 64
 				default:
-					s.skip()
+					s.Skip()
 				}
 			}
-			if seen != 127 && s.err == nil {
-				s.fail("kline without one of t, o, h, l, c, v, x")
+			if seen != 127 && !s.Failed() {
+				s.Fail("kline without one of t, o, h, l, c, v, x")
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if !hasK && s.err == nil {
-		s.fail("kline event without k")
+	if !hasK && !s.Failed() {
+		s.Fail("kline event without k")
 	}
-	s.end()
-	return s.err
+	s.End()
+	return s.err()
 }
