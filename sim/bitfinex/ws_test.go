@@ -24,7 +24,7 @@ type wsClient struct {
 
 func dial(t *testing.T, s *simtest.Sim) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, s.WS("bitfinex")+"/ws/2", nil)
 	if err != nil {
@@ -46,7 +46,7 @@ func (w *wsClient) send(v any) {
 // read returns the next message decoded with json.Number.
 func (w *wsClient) read() any {
 	w.t.Helper()
-	ctx, cancel := context.WithTimeout(w.t.Context(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(w.t.Context(), 30*time.Second)
 	defer cancel()
 	_, b, err := w.c.Read(ctx)
 	if err != nil {
