@@ -8,6 +8,7 @@ import (
 
 	"github.com/govalues/decimal"
 	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/venues/internal/jsonscan"
 )
 
 // This file decodes OKX v5 REST payloads. Every answer is an envelope
@@ -23,25 +24,25 @@ func envelope(what string, body []byte, data func(s *scanner)) error {
 	s := newScanner(what, body)
 	var code, msg []byte
 	seenData := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch k := s.key(); string(k) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch k := s.Key(); string(k) {
 		case "code":
-			code = s.scalar()
+			code = s.Scalar()
 		case "msg":
-			msg = s.scalar()
+			msg = s.Scalar()
 		case "data":
-			if s.null() {
+			if s.Null() {
 				continue
 			}
 			seenData = true
 			data(&s)
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	s.end()
-	if s.err != nil {
-		return s.err
+	s.End()
+	if s.Failed() {
+		return s.err()
 	}
 	if string(code) != "0" {
 		if code == nil {
@@ -81,44 +82,44 @@ func parseCandles(body []byte, dst []candle) ([]candle, error) {
 }
 
 func (s *scanner) candleRows(dst []candle) []candle {
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		c := candle{Confirm: -1}
 		col := 0
 		var volCcy decimal.Decimal
-		for m := s.enterArray(); m; m = s.moreArray() {
+		for m := s.EnterArray(); m; m = s.MoreArray() {
 			switch col {
 			case 0:
-				c.Bar.OpenTime = domain.MillisToNanos(s.int())
+				c.Bar.OpenTime = domain.MillisToNanos(s.Int())
 			case 1:
-				c.Bar.Open = s.dec()
+				c.Bar.Open = s.Dec()
 			case 2:
-				c.Bar.High = s.dec()
+				c.Bar.High = s.Dec()
 			case 3:
-				c.Bar.Low = s.dec()
+				c.Bar.Low = s.Dec()
 			case 4:
-				c.Bar.Close = s.dec()
+				c.Bar.Close = s.Dec()
 			case 5:
-				c.Bar.Volume = s.dec()
+				c.Bar.Volume = s.Dec()
 			case 6:
-				volCcy = s.dec()
+				volCcy = s.Dec()
 			case 7:
-				c.Bar.QuoteVolume = s.dec()
+				c.Bar.QuoteVolume = s.Dec()
 			case 8:
-				switch t := s.scalar(); string(t) {
+				switch t := s.Scalar(); string(t) {
 				case "1":
 					c.Confirm = 1
 				case "0":
 					c.Confirm = 0
 				default:
-					s.fail("confirm " + strconv.Quote(string(t)) + " (want \"0\" or \"1\")")
+					s.Fail("confirm " + strconv.Quote(string(t)) + " (want \"0\" or \"1\")")
 				}
 			default:
-				s.skip()
+				s.Skip()
 			}
 			col++
 		}
-		if col < 7 && s.err == nil {
-			s.fail("candle row with " + strconv.Itoa(col) + " columns (want at least 7)")
+		if col < 7 && !s.Failed() {
+			s.Fail("candle row with " + strconv.Itoa(col) + " columns (want at least 7)")
 		}
 		if col == 7 {
 			c.Bar.QuoteVolume = volCcy
@@ -146,51 +147,51 @@ func parseTrades(body []byte, dst []trade) ([]trade, error) {
 // tradeRows reads an array of trade objects; instID, when not nil,
 // receives the first row's instId.
 func (s *scanner) tradeRows(dst []trade, instID *[]byte) []trade {
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var t trade
 		var seen uint8
-		for m := s.enterObject(); m; m = s.moreObject() {
-			switch k := s.key(); string(k) {
+		for m := s.EnterObject(); m; m = s.MoreObject() {
+			switch k := s.Key(); string(k) {
 			case "tradeId":
-				id := s.scalar()
-				n, ok := parseInt(id)
+				id := s.Scalar()
+				n, ok := jsonscan.ParseInt(id)
 				if !ok {
-					s.fail("tradeId " + strconv.Quote(string(id)) + " is not an integer")
+					s.Fail("tradeId " + strconv.Quote(string(id)) + " is not an integer")
 				}
 				t.ID, t.Trade.ID = n, string(id)
 				seen |= 1
 			case "px":
-				t.Trade.Price = s.dec()
+				t.Trade.Price = s.Dec()
 				seen |= 2
 			case "sz":
-				t.Trade.Amount = s.dec()
+				t.Trade.Amount = s.Dec()
 				seen |= 4
 			case "side":
-				switch v := s.scalar(); string(v) {
+				switch v := s.Scalar(); string(v) {
 				case "buy":
 					t.Trade.Side = domain.Buy
 				case "sell":
 					t.Trade.Side = domain.Sell
 				default:
-					s.fail("side " + strconv.Quote(string(v)))
+					s.Fail("side " + strconv.Quote(string(v)))
 				}
 				seen |= 8
 			case "ts":
-				t.Trade.Time = domain.MillisToNanos(s.int())
+				t.Trade.Time = domain.MillisToNanos(s.Int())
 				seen |= 16
 			case "count":
-				t.Count = s.int()
+				t.Count = s.Int()
 			case "instId":
-				v := s.scalar()
+				v := s.Scalar()
 				if instID != nil && *instID == nil {
 					*instID = v
 				}
 			default:
-				s.skip()
+				s.Skip()
 			}
 		}
-		if seen != 31 && s.err == nil {
-			s.fail("trade without tradeId, px, sz, side or ts")
+		if seen != 31 && !s.Failed() {
+			s.Fail("trade without tradeId, px, sz, side or ts")
 		}
 		dst = append(dst, t)
 	}
@@ -204,9 +205,9 @@ func parseBook(body []byte) (domain.BookSnapshot, error) {
 	var b domain.BookSnapshot
 	n := 0
 	err := envelope("books", body, func(s *scanner) {
-		for more := s.enterArray(); more; more = s.moreArray() {
+		for more := s.EnterArray(); more; more = s.MoreArray() {
 			if n++; n > 1 {
-				s.skip()
+				s.Skip()
 				continue
 			}
 			var bk bookMsg
@@ -232,42 +233,42 @@ type bookMsg struct {
 }
 
 func (s *scanner) bookObject(b *bookMsg) {
-	for m := s.enterObject(); m; m = s.moreObject() {
-		switch k := s.key(); string(k) {
+	for m := s.EnterObject(); m; m = s.MoreObject() {
+		switch k := s.Key(); string(k) {
 		case "asks":
 			b.Asks = s.levels(b.Asks[:0])
 		case "bids":
 			b.Bids = s.levels(b.Bids[:0])
 		case "ts":
-			b.TS = domain.MillisToNanos(s.int())
+			b.TS = domain.MillisToNanos(s.Int())
 		case "checksum":
-			b.Checksum, b.HasChecksum = s.int(), true
+			b.Checksum, b.HasChecksum = s.Int(), true
 		case "seqId":
-			b.SeqID, b.HasSeq = s.int(), true
+			b.SeqID, b.HasSeq = s.Int(), true
 		case "prevSeqId":
-			b.PrevSeqID = s.int()
+			b.PrevSeqID = s.Int()
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
 }
 
 // levels appends [price, size, …] rows to dst.
 func (s *scanner) levels(dst []domain.BookLevel) []domain.BookLevel {
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var l domain.BookLevel
-		if s.enterArray() {
-			l.Price = s.dec()
-			if s.moreArray() {
-				l.Amount = s.dec()
-				for s.moreArray() {
-					s.skip()
+		if s.EnterArray() {
+			l.Price = s.Dec()
+			if s.MoreArray() {
+				l.Amount = s.Dec()
+				for s.MoreArray() {
+					s.Skip()
 				}
 			} else {
-				s.fail("book level without a size")
+				s.Fail("book level without a size")
 			}
 		} else {
-			s.fail("empty book level")
+			s.Fail("empty book level")
 		}
 		dst = append(dst, l)
 	}
@@ -279,12 +280,12 @@ func (s *scanner) levels(dst []domain.BookLevel) []domain.BookLevel {
 func parseServerTime(body []byte) (int64, error) {
 	var ts int64
 	err := envelope("time", body, func(s *scanner) {
-		for more := s.enterArray(); more; more = s.moreArray() {
-			for m := s.enterObject(); m; m = s.moreObject() {
-				if k := s.key(); string(k) == "ts" {
-					ts = domain.MillisToNanos(s.int())
+		for more := s.EnterArray(); more; more = s.MoreArray() {
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				if k := s.Key(); string(k) == "ts" {
+					ts = domain.MillisToNanos(s.Int())
 				} else {
-					s.skip()
+					s.Skip()
 				}
 			}
 		}

@@ -94,20 +94,20 @@ func (a *Adapter) newHTTPClient() (*httpc.Client, error) {
 // errorFields reads code and msg from an OKX error body (any status).
 func errorFields(body []byte) (code, msg string, ok bool) {
 	s := newScanner("error", body)
-	if s.peek() != '{' {
+	if s.Peek() != '{' {
 		return "", "", false
 	}
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch k := s.key(); string(k) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch k := s.Key(); string(k) {
 		case "code":
-			code, ok = string(s.scalar()), true
+			code, ok = string(s.Scalar()), true
 		case "msg":
-			msg = string(s.scalar())
+			msg = string(s.Scalar())
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if s.err != nil {
+	if s.Failed() {
 		return "", "", false
 	}
 	return code, msg, ok

@@ -33,43 +33,43 @@ var pong = []byte("pong")
 func parseFrame(msg []byte, fr *frame) error {
 	*fr = frame{}
 	s := newScanner("ws frame", msg)
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch k := s.key(); string(k) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch k := s.Key(); string(k) {
 		case "event":
-			fr.Event = s.scalar()
+			fr.Event = s.Scalar()
 		case "arg":
-			for m := s.enterObject(); m; m = s.moreObject() {
-				switch k := s.key(); string(k) {
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				switch k := s.Key(); string(k) {
 				case "channel":
-					fr.Channel = s.scalar()
+					fr.Channel = s.Scalar()
 				case "instId":
-					fr.InstID = s.scalar()
+					fr.InstID = s.Scalar()
 				default:
-					s.skip()
+					s.Skip()
 				}
 			}
 		case "action":
-			fr.Action = s.scalar()
+			fr.Action = s.Scalar()
 		case "code":
-			fr.Code = s.scalar()
+			fr.Code = s.Scalar()
 		case "msg":
-			fr.Msg = s.scalar()
+			fr.Msg = s.Scalar()
 		case "connId":
-			fr.ConnID = s.scalar()
+			fr.ConnID = s.Scalar()
 		case "data":
-			s.peek()
-			start := s.i
+			s.Peek()
+			start := s.Pos()
 			if fr.Channel != nil {
 				fr.Data = msg[start:]
 				return nil
 			}
-			s.skip()
-			fr.Data = msg[start:s.i]
+			s.Skip()
+			fr.Data = msg[start:s.Pos()]
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	return s.err
+	return s.err()
 }
 
 // wsTrades decodes the data of a trades / trades-all push (an array of
@@ -77,7 +77,7 @@ func parseFrame(msg []byte, fr *frame) error {
 func wsTrades(data []byte, dst []trade) ([]trade, error) {
 	s := newScanner("trades push", data)
 	dst = s.tradeRows(dst, nil)
-	return dst, s.err
+	return dst, s.err()
 }
 
 // wsCandles decodes the data of a candle push: rows [ts, o, h, l, c, vol,
@@ -85,7 +85,7 @@ func wsTrades(data []byte, dst []trade) ([]trade, error) {
 func wsCandles(data []byte, dst []candle) ([]candle, error) {
 	s := newScanner("candle push", data)
 	dst = s.candleRows(dst)
-	return dst, s.err
+	return dst, s.err()
 }
 
 // wsBook decodes the data of a books push (an array holding one book
@@ -95,17 +95,17 @@ func wsBook(data []byte, b *bookMsg) error {
 	n := 0
 	b.HasChecksum, b.HasSeq, b.SeqID, b.PrevSeqID, b.Checksum, b.TS = false, false, 0, 0, 0, 0
 	b.Bids, b.Asks = b.Bids[:0], b.Asks[:0]
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		if n++; n > 1 {
-			s.fail("books push with more than one book")
+			s.Fail("books push with more than one book")
 			break
 		}
 		s.bookObject(b)
 	}
-	if n == 0 && s.err == nil {
-		s.fail("books push without a book")
+	if n == 0 && !s.Failed() {
+		s.Fail("books push without a book")
 	}
-	return s.err
+	return s.err()
 }
 
 // delta converts a books push to the engine's delta: a snapshot resets the
