@@ -35,9 +35,23 @@
 //	book:   ts, side ("bid"/"ask"), price, amount, level (0 = best), seq, recv_ts
 //
 // Rows are sorted by key within a file (OHLC: open_time; trades: ts, then
-// trade id — numeric ids numerically; books: ts, asks by price ascending,
-// then bids by price descending), and the key is unique: a file never holds
-// two rows with the same key.
+// trade id — numeric ids numerically; books: ts, seq, asks by price
+// ascending, then bids by price descending), and the key is unique: a file
+// never holds two rows with the same key.
+//
+// # Book snapshots
+//
+// A book snapshot is the set of rows sharing (ts, seq): ts is the venue's
+// time (the receive time when the venue gives none), seq the venue's
+// sequence number (0 when it has none). Snapshots with the same ts and
+// different seq are distinct states and read back as such, in seq order.
+// Two states written with the same (ts, seq) — a venue without sequence
+// numbers changing its book twice within its clock's resolution, a rerun —
+// are the same snapshot: the state written last replaces the earlier one
+// entirely (the book as of the end of that instant); its levels are never
+// mixed with the earlier state's. Within a snapshot, level numbers run 0, 1,
+// 2, … per side from the best price; [Store.Verify] counts snapshots that
+// break this or are crossed ([VerifyReport.BadBooks]).
 //
 // # Float rule
 //
@@ -63,8 +77,9 @@
 // the commit is a streaming sorted merge of the old file, the spilled runs
 // and the buffered rows, de-duplicated by key with the newest row winning
 // (OHLC: a later bar replaces a forming one; trades: the same trade id is
-// kept once, id-less trades are keyed by (ts, price, amount, side)). If
-// nothing changed the old file is left untouched.
+// kept once, id-less trades are keyed by (ts, price, amount, side); books:
+// the newest state of a (ts, seq) snapshot wins as a whole). If nothing
+// changed the old file is left untouched.
 //
 // A file that cannot be read (corrupt, truncated, wrong schema) is never
 // overwritten: writers and readers fail with a [*CorruptFileError] naming
@@ -89,7 +104,8 @@
 // The footer is the manifest: files stay self-describing when copied, and
 // [Store.Info], [Store.List], [Store.Coverage] and [Store.Missing] read
 // footers only, never rows. [Store.Verify] reads rows to check ordering,
-// duplicates, the OHLC grid and trade-id continuity.
+// duplicates, the OHLC grid, trade-id continuity and book snapshots' level
+// numbering.
 //
 // # Querying the files
 //

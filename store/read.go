@@ -56,7 +56,8 @@ func (s *Store) ReadTrades(ctx context.Context, id domain.DatasetID, r domain.Ra
 }
 
 // ReadBooks yields the order-book snapshots of a book dataset with time in
-// r. Bids are best (highest) first, asks best (lowest) first.
+// r, one per (time, seq), in that order. Bids are best (highest) first,
+// asks best (lowest) first.
 func (s *Store) ReadBooks(ctx context.Context, id domain.DatasetID, r domain.Range) iter.Seq2[domain.BookSnapshot, error] {
 	return func(yield func(domain.BookSnapshot, error) bool) {
 		if err := checkRead(id, domain.Book, r); err != nil {
@@ -71,7 +72,7 @@ func (s *Store) ReadBooks(ctx context.Context, id domain.DatasetID, r domain.Ran
 				return
 			}
 			br := row.row
-			if have && br.Ts != cur.Time {
+			if have && (br.Ts != cur.Time || br.Seq != cur.Seq) {
 				if !yield(cur, nil) {
 					return
 				}

@@ -49,6 +49,11 @@ func (w *sortedFile[R]) name() string { return w.f.Name() }
 
 // canAppend reports whether r may follow the rows written so far.
 func (w *sortedFile[R]) canAppend(r *R) bool {
+	if w.kind.group != nil {
+		// A record (a book snapshot) must not be continued by rows of
+		// another state of it: the run would hold their union.
+		return !w.hasLast || w.kind.group(&w.last, r) < 0
+	}
 	return !w.hasLast || w.kind.cmp(&w.last, r) <= 0
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/govalues/decimal"
 	"github.com/parquet-go/parquet-go"
@@ -36,9 +37,12 @@ type TradeRow struct {
 }
 
 // BookRow is one price level of an order-book snapshot. A snapshot is the
-// set of rows sharing ts; side is "bid" or "ask"; level is the 0-based rank
-// from the best price; seq is the venue's sequence (NULL if none). Rows are
-// sorted by ts, then asks (price ascending), then bids (price descending).
+// set of rows sharing (ts, seq); side is "bid" or "ask"; level is the
+// 0-based rank from the best price; seq is the venue's sequence (NULL if
+// none). Rows are sorted by ts, seq, then asks (price ascending), then bids
+// (price descending). Two states written with the same (ts, seq) are the
+// same snapshot: the one written last replaces the earlier one entirely
+// (never a union of their levels).
 type BookRow struct {
 	Ts     int64   `parquet:"ts,timestamp(nanosecond:utc),delta"`
 	Side   string  `parquet:"side,dict"`
@@ -57,6 +61,22 @@ type rowKind[R comparable] struct {
 	ts     func(*R) int64
 	// cmp orders rows; 0 means the same key (the rows de-duplicate).
 	cmp func(a, b *R) int
+	// group, if set, compares the record a row belongs to (books: the
+	// snapshot, (ts, seq)); it orders like a prefix of cmp. Records
+	// de-duplicate as a whole: the newest source's rows of a record replace
+	// every row of that record in older sources.
+	group func(a, b *R) int
+	// dedup, if set, replaces sortDedup for buffered rows (see dedupBooks).
+	dedup func(rows []R) []R
+}
+
+// sortDedup sorts rows by key and de-duplicates them, the last written
+// winning (in place).
+func (k *rowKind[R]) sortDedup(rows []R) []R {
+	if k.dedup != nil {
+		return k.dedup(rows)
+	}
+	return sortDedup(rows, k.cmp)
 }
 
 var (
@@ -71,7 +91,7 @@ var (
 	}
 	bookKind = &rowKind[BookRow]{
 		typ: domain.Book, schema: parquet.SchemaOf(BookRow{}), tsCol: "ts",
-		ts: func(r *BookRow) int64 { return r.Ts }, cmp: cmpBook,
+		ts: func(r *BookRow) int64 { return r.Ts }, cmp: cmpBook, group: cmpBookState, dedup: dedupBooks,
 	}
 )
 
@@ -126,10 +146,19 @@ func isDigits(s string) bool {
 	return true
 }
 
-// cmpBook orders by time, asks before bids, then from the best price out.
-func cmpBook(a, b *BookRow) int {
+// cmpBookState orders snapshots: by time, then sequence.
+func cmpBookState(a, b *BookRow) int {
 	if a.Ts != b.Ts {
 		return cmp.Compare(a.Ts, b.Ts)
+	}
+	return cmp.Compare(a.Seq, b.Seq)
+}
+
+// cmpBook orders by snapshot (time, sequence), asks before bids, then from
+// the best price out.
+func cmpBook(a, b *BookRow) int {
+	if c := cmpBookState(a, b); c != 0 {
+		return c
 	}
 	if a.Side != b.Side {
 		return cmp.Compare(a.Side, b.Side) // "ask" < "bid"
@@ -196,6 +225,48 @@ func tradeToRows(dst []TradeRow, t *domain.Trade, st *convStats) []TradeRow {
 		r.Side = sideSell
 	}
 	return append(dst, r)
+}
+
+// dedupBooks sorts buffered book rows by key and keeps, of each snapshot
+// key (ts, seq), only the state written last. Rows arrive as whole states
+// in bookToRows order (asks, then bids, each from level 0 up) or, from an
+// existing file, in key order, which is the same order for a consistent
+// snapshot; so within a run of rows sharing (ts, seq), a row whose (side,
+// level) does not follow its predecessor's starts the next state.
+func dedupBooks(rows []BookRow) []BookRow {
+	if len(rows) < 2 {
+		return rows
+	}
+	for i := 1; i < len(rows); i++ {
+		if cmpBookState(&rows[i-1], &rows[i]) > 0 {
+			// Stable: the states of one key stay in the order written.
+			slices.SortStableFunc(rows, func(a, b BookRow) int { return cmpBookState(&a, &b) })
+			break
+		}
+	}
+	out := rows[:0]
+	for i := 0; i < len(rows); {
+		j, last := i+1, i
+		for ; j < len(rows) && cmpBookState(&rows[i], &rows[j]) == 0; j++ {
+			if !followsInState(&rows[j-1], &rows[j]) {
+				last = j
+			}
+		}
+		// out never passes last, and append copies like memmove.
+		out = append(out, sortDedup(rows[last:j], cmpBook)...)
+		i = j
+	}
+	return out
+}
+
+// followsInState reports whether r can be the row after prev in one
+// snapshot written by bookToRows: a deeper level of the same side, or the
+// bids after the asks.
+func followsInState(prev, r *BookRow) bool {
+	if prev.Side != r.Side {
+		return prev.Side == sideAsk && r.Side == sideBid
+	}
+	return r.Level > prev.Level
 }
 
 // bookTime is the time a snapshot is stored under: the venue time, or the

@@ -51,6 +51,15 @@ type VerifyReport struct {
 	MissingIDs    int64
 	IDRegressions int64
 
+	// Books only: BadBooks counts snapshots (rows sharing ts and seq) that
+	// no venue book can be: per side the levels are not exactly 0, 1, 2, …
+	// in price order from the best (a level index twice, one missing, a
+	// price out of place — the mark of two states stored as one), or the
+	// best bid is not below the best ask (crossed). BadBookTimes lists the
+	// times of the first MaxReportedGaps of them.
+	BadBooks     int64
+	BadBookTimes []int64
+
 	// Gaps lists holes (OHLC missing bars, trade id jumps), up to
 	// MaxReportedGaps; GapsTruncated is set when more were found.
 	Gaps          []Gap
@@ -63,10 +72,11 @@ type VerifyReport struct {
 }
 
 // OK reports a clean, complete range: every file readable, no duplicate,
-// out-of-order, misplaced or off-grid rows, no missing bars or trade ids
-// outside venue gaps, and the whole range covered.
+// out-of-order, misplaced or off-grid rows, no inconsistent book snapshot,
+// no missing bars or trade ids outside venue gaps, and the whole range
+// covered.
 func (r *VerifyReport) OK() bool {
-	return len(r.Problems) == 0 && r.Duplicates == 0 && r.OutOfOrder == 0 && r.Misplaced == 0 &&
+	return len(r.Problems) == 0 && r.Duplicates == 0 && r.OutOfOrder == 0 && r.Misplaced == 0 && r.BadBooks == 0 &&
 		r.OffGrid == 0 && r.MissingBars == 0 && r.MissingIDs == 0 && r.IDRegressions == 0 && len(r.Uncovered) == 0
 }
 
@@ -116,7 +126,9 @@ func (s *Store) Verify(ctx context.Context, id domain.DatasetID, r domain.Range)
 		rep.IDsChecked = true
 		err = verifyRows(ctx, s, id, tradeKind, r, rep, v.row)
 	case domain.Book:
-		err = verifyRows(ctx, s, id, bookKind, r, rep, func(*BookRow) {})
+		v := &bookVerifier{rep: rep}
+		err = verifyRows(ctx, s, id, bookKind, r, rep, v.row)
+		v.end()
 	default:
 		return nil, fmt.Errorf("store: verify: no schema for data type %q", id.Type)
 	}
@@ -272,4 +284,68 @@ func (v *tradeVerifier) row(r *TradeRow) {
 		v.prevID, v.prevS, v.prevTs = id, r.ID, r.Ts
 	}
 	v.has = true
+}
+
+// bookVerifier checks each snapshot's level numbering and that it is not
+// crossed. Rows come in file order; a snapshot is a run of rows with the
+// same (ts, seq).
+type bookVerifier struct {
+	rep     *VerifyReport
+	has     bool
+	cur     BookRow // first row of the current snapshot
+	bad     bool
+	next    [2]int32   // next expected level per side (ask, bid)
+	last    [2]float64 // price of the previous level per side
+	bestBid float64
+	bestAsk float64
+	hasBest [2]bool
+}
+
+func (v *bookVerifier) row(r *BookRow) {
+	if !v.has || cmpBookState(&v.cur, r) != 0 {
+		v.end()
+		*v = bookVerifier{rep: v.rep, has: true, cur: *r}
+	}
+	side := 0
+	switch r.Side {
+	case sideAsk:
+	case sideBid:
+		side = 1
+	default:
+		v.bad = true
+		return
+	}
+	if r.Level != v.next[side] {
+		v.bad = true // a level twice, one skipped, or out of order
+	}
+	if v.hasBest[side] && (side == 0 && r.Price <= v.last[side] || side == 1 && r.Price >= v.last[side]) {
+		v.bad = true // not strictly worse than the previous level
+	}
+	if !v.hasBest[side] {
+		v.hasBest[side] = true
+		if side == 0 {
+			v.bestAsk = r.Price
+		} else {
+			v.bestBid = r.Price
+		}
+	}
+	v.next[side] = max(v.next[side], r.Level) + 1
+	v.last[side] = r.Price
+}
+
+// end judges the current snapshot.
+func (v *bookVerifier) end() {
+	if !v.has {
+		return
+	}
+	if v.hasBest[0] && v.hasBest[1] && v.bestBid >= v.bestAsk {
+		v.bad = true // crossed
+	}
+	if v.bad {
+		v.rep.BadBooks++
+		if len(v.rep.BadBookTimes) < MaxReportedGaps {
+			v.rep.BadBookTimes = append(v.rep.BadBookTimes, v.cur.Ts)
+		}
+	}
+	v.has = false
 }

@@ -40,7 +40,8 @@ type WriterStats struct {
 // [Writer.Flush] / [Writer.Close]. Committing merges with the existing file,
 // de-duplicating by the type's key with the newest row winning (OHLC: open
 // time; trades: (time, trade id), or the whole tuple when there is no id;
-// books: time, side and price).
+// books: a snapshot, (time, sequence), is replaced as a whole by a later
+// state written with the same time and sequence).
 //
 // A Writer is not safe for concurrent use; several Writers (in one or more
 // processes) may write the same dataset, their commits are serialised.
@@ -280,7 +281,7 @@ func (w *dsWriter[T, R]) spillLargest() error {
 }
 
 func (w *dsWriter[T, R]) spill(p *pending[R]) error {
-	rows := sortDedup(p.buf, w.kind.cmp)
+	rows := w.kind.sortDedup(p.buf)
 	final := filepath.Join(w.dir, p.part.name+".parquet")
 	if p.tail != nil && !p.tail.canAppend(&rows[0]) {
 		if err := p.tail.finish(nil); err != nil {
@@ -551,7 +552,7 @@ func (w *dsWriter[T, R]) commit(ctx context.Context, p *pending[R]) (err error) 
 			out.discard()
 		}
 	}()
-	rows := sortDedup(p.buf, w.kind.cmp)
+	rows := w.kind.sortDedup(p.buf)
 	changed := true
 	if ex == nil && len(p.runs) == 0 && (p.tail == nil || len(rows) == 0 || p.tail.canAppend(&rows[0])) {
 		// Fast path: a new file written straight from the (single) run.
@@ -669,7 +670,7 @@ func (w *dsWriter[T, R]) sortIntoRuns(ctx context.Context, ex *partFile, final, 
 			return err
 		}
 		runs = append(runs, r)
-		if err := r.addSorted(sortDedup(chunk, w.kind.cmp)); err != nil {
+		if err := r.addSorted(w.kind.sortDedup(chunk)); err != nil {
 			return err
 		}
 		chunk = chunk[:0]
@@ -686,18 +687,23 @@ func (w *dsWriter[T, R]) sortIntoRuns(ctx context.Context, ex *partFile, final, 
 		if row == nil {
 			return runs, flush()
 		}
-		chunk = append(chunk, *row)
-		if len(chunk) >= w.s.opts.MaxBufferRows {
+		// A run ends between rows of different times only, so that no
+		// record (book snapshot) is split across runs: the merge would
+		// take one run's part for the whole.
+		if len(chunk) >= w.s.opts.MaxBufferRows && (w.kind.group == nil || w.kind.ts(row) != w.kind.ts(&chunk[len(chunk)-1])) {
 			if err := flush(); err != nil {
 				return runs, err
 			}
 		}
+		chunk = append(chunk, *row)
 	}
 }
 
 // merge writes the sorted union of the existing file (oldest), the spilled
 // runs and the in-memory rows (newest) into out. On equal keys the newest
-// source wins. changed reports whether out differs from the existing file.
+// source wins; for kinds with records of several rows (books), the newest
+// source holding a record wins all of it. changed reports whether out
+// differs from the existing file.
 func (w *dsWriter[T, R]) merge(ctx context.Context, out *sortedFile[R], ex *partFile, runs []*sortedFile[R], mem []R) (changed bool, replaced int64, err error) {
 	var srcs []rowSource[R]
 	defer func() {
@@ -726,7 +732,8 @@ func (w *dsWriter[T, R]) merge(ctx context.Context, out *sortedFile[R], ex *part
 			return false, 0, err
 		}
 	}
-	var row, exPrev R
+	var row, exPrev, group R
+	inGroup, dropEx := false, false
 	changed = !hasEx
 	for n := 0; ; n++ {
 		if n&0xffff == 0 {
@@ -742,6 +749,51 @@ func (w *dsWriter[T, R]) merge(ctx context.Context, out *sortedFile[R], ex *part
 		}
 		if m < 0 {
 			break
+		}
+		if w.kind.group != nil {
+			if !inGroup || w.kind.group(heads[m], &group) != 0 {
+				// A new record (book snapshot): the newest source holding
+				// it wins it whole. Older runs' rows of it are skipped now;
+				// the existing file's are dropped as they come up (below),
+				// so that rewriting an identical state changes nothing.
+				group, inGroup, dropEx = *heads[m], true, false
+				win := -1
+				for i := len(heads) - 1; i >= 0; i-- {
+					if heads[i] != nil && w.kind.group(heads[i], &group) == 0 {
+						win = i
+						break
+					}
+				}
+				for i := range heads {
+					if i == win {
+						continue
+					}
+					if i == 0 && hasEx {
+						dropEx = heads[0] != nil && w.kind.group(heads[0], &group) == 0
+						continue
+					}
+					for heads[i] != nil && w.kind.group(heads[i], &group) == 0 {
+						if heads[i], err = srcs[i].next(); err != nil {
+							return false, 0, err
+						}
+					}
+				}
+				continue
+			}
+			if dropEx && m == 0 && w.kind.group(heads[0], &group) == 0 {
+				// A row of the existing state sorting before every row of
+				// the newer one: a level that the newer state lacks.
+				changed = true
+				replaced++
+				exPrev = *heads[0]
+				if heads[0], err = srcs[0].next(); err != nil {
+					return false, 0, err
+				}
+				if heads[0] != nil && w.kind.cmp(&exPrev, heads[0]) > 0 {
+					return false, 0, errUnsorted
+				}
+				continue
+			}
 		}
 		row = *heads[m]
 		if hasEx {
