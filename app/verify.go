@@ -158,6 +158,7 @@ func judge(v *Verdict) {
 	count(rep.OutOfOrder, "rows out of order")
 	count(rep.Misplaced, "rows in the wrong partition file")
 	count(rep.OffGrid, "bars not aligned to the span")
+	count(rep.BadBooks, "book snapshots with inconsistent levels (a level number repeated or missing, or a crossed book)")
 	count(rep.MissingBars, "missing bars outside the fetched coverage (run pype backfill to fetch them)")
 	// Book datasets are snapshots in time: coverage has no meaning there.
 	if len(rep.Uncovered) > 0 && rep.ID.Type != domain.Book {
