@@ -14,30 +14,30 @@ import (
 // envelope (no error member).
 func parseErrors(body []byte) (errs []string, ok bool) {
 	s := newScanner("envelope", body)
-	if !s.enterObject() {
+	if !s.EnterObject() {
 		return nil, false
 	}
 	for {
-		k := s.key()
+		k := s.Key()
 		if string(k) == "error" {
 			ok = true
-			if s.null() {
+			if s.Null() {
 				// "error": null happens on some proxies; treat as empty.
-			} else if s.enterArray() {
+			} else if s.EnterArray() {
 				for {
-					errs = append(errs, string(s.str()))
-					if !s.moreArray() {
+					errs = append(errs, string(s.Str()))
+					if !s.MoreArray() {
 						break
 					}
 				}
 			}
-			if s.err != nil {
+			if s.Failed() {
 				return nil, false
 			}
 			return errs, true
 		}
-		s.skip()
-		if !s.moreObject() {
+		s.Skip()
+		if !s.MoreObject() {
 			break
 		}
 	}
@@ -46,21 +46,21 @@ func parseErrors(body []byte) (errs []string, ok bool) {
 
 // result positions s at the value of the envelope's "result" member.
 func (s *scanner) result() bool {
-	if !s.enterObject() {
-		s.fail("empty envelope")
+	if !s.EnterObject() {
+		s.Fail("empty envelope")
 		return false
 	}
 	for {
-		k := s.key()
+		k := s.Key()
 		if string(k) == "result" {
-			return s.err == nil
+			return !s.Failed()
 		}
-		s.skip()
-		if !s.moreObject() {
+		s.Skip()
+		if !s.MoreObject() {
 			break
 		}
 	}
-	s.fail(`no "result" member`)
+	s.Fail(`no "result" member`)
 	return false
 }
 
@@ -78,59 +78,59 @@ func parseOHLC(body []byte, dst []ohlcRow) (rows []ohlcRow, last int64, err erro
 	s := newScanner("OHLC", body)
 	rows = dst[:0]
 	if !s.result() {
-		return nil, 0, s.err
+		return nil, 0, s.err()
 	}
-	if s.enterObject() {
+	if s.EnterObject() {
 		for {
-			k := s.key()
+			k := s.Key()
 			if string(k) == "last" {
-				last = s.int()
-			} else if s.enterArray() {
+				last = s.Int()
+			} else if s.EnterArray() {
 				for {
 					var r ohlcRow
-					if s.enterArray() {
-						r.Bar.OpenTime = domain.SecondsToNanos(s.int())
-						s.expect(',')
+					if s.EnterArray() {
+						r.Bar.OpenTime = domain.SecondsToNanos(s.Int())
+						s.Expect(',')
 						r.Bar.Open = s.dec()
-						s.expect(',')
+						s.Expect(',')
 						r.Bar.High = s.dec()
-						s.expect(',')
+						s.Expect(',')
 						r.Bar.Low = s.dec()
-						s.expect(',')
+						s.Expect(',')
 						r.Bar.Close = s.dec()
-						s.expect(',')
+						s.Expect(',')
 						r.VWAP = s.dec()
-						s.expect(',')
+						s.Expect(',')
 						r.Bar.Volume = s.dec()
-						s.expect(',')
-						r.Bar.Trades = s.int()
-						for s.moreArray() {
-							s.skip() // fields a later API version may add
+						s.Expect(',')
+						r.Bar.Trades = s.Int()
+						for s.MoreArray() {
+							s.Skip() // fields a later API version may add
 						}
 					}
 					rows = append(rows, r)
-					if !s.moreArray() {
+					if !s.MoreArray() {
 						break
 					}
 				}
 			}
-			if !s.moreObject() {
+			if !s.MoreObject() {
 				break
 			}
 		}
 	}
 	s.skipRest()
-	return rows, last, s.err
+	return rows, last, s.err()
 }
 
 // skipRest consumes the rest of the envelope after the result.
 func (s *scanner) skipRest() {
-	for s.err == nil && s.moreObject() {
-		s.key()
-		s.skip()
+	for !s.Failed() && s.MoreObject() {
+		s.Key()
+		s.Skip()
 	}
-	if s.err == nil {
-		s.end()
+	if !s.Failed() {
+		s.End()
 	}
 }
 
@@ -149,81 +149,81 @@ func parseTrades(body []byte, dst []tradeRow) (rows []tradeRow, last int64, err 
 	s := newScanner("Trades", body)
 	rows = dst[:0]
 	if !s.result() {
-		return nil, 0, s.err
+		return nil, 0, s.err()
 	}
-	if s.enterObject() {
+	if s.EnterObject() {
 		for {
-			k := s.key()
+			k := s.Key()
 			if string(k) == "last" {
-				last = s.int()
-			} else if s.enterArray() {
+				last = s.Int()
+			} else if s.EnterArray() {
 				for {
 					var r tradeRow
 					s.tradeRow(&r)
 					rows = append(rows, r)
-					if !s.moreArray() {
+					if !s.MoreArray() {
 						break
 					}
 				}
 			}
-			if !s.moreObject() {
+			if !s.MoreObject() {
 				break
 			}
 		}
 	}
 	s.skipRest()
-	return rows, last, s.err
+	return rows, last, s.err()
 }
 
 func (s *scanner) tradeRow(r *tradeRow) {
-	if !s.enterArray() {
-		s.fail("empty trade row")
+	if !s.EnterArray() {
+		s.Fail("empty trade row")
 		return
 	}
 	r.Trade.Price = s.dec()
-	s.expect(',')
+	s.Expect(',')
 	r.Trade.Amount = s.dec()
-	s.expect(',')
-	t := s.scalar()
-	if s.err == nil {
+	s.Expect(',')
+	t := s.Scalar()
+	if !s.Failed() {
 		ns, ok := secondsToNanos(t)
 		if !ok {
-			s.fail("invalid trade time " + strconv.Quote(string(t)))
+			s.Fail("invalid trade time " + strconv.Quote(string(t)))
 		}
 		r.Trade.Time = ns
 	}
-	s.expect(',')
-	switch side := s.str(); string(side) {
+	s.Expect(',')
+	switch side := s.Str(); string(side) {
 	case "b":
 		r.Trade.Side = domain.Buy
 	case "s":
 		r.Trade.Side = domain.Sell
 	default:
-		if s.err == nil {
-			s.fail("invalid trade side " + strconv.Quote(string(side)))
+		if !s.Failed() {
+			s.Fail("invalid trade side " + strconv.Quote(string(side)))
 		}
 	}
-	if !s.moreArray() {
+	if !s.MoreArray() {
 		return
 	}
-	r.Market = string(s.str()) == "m"
-	if !s.moreArray() {
+	r.Market = string(s.Str()) == "m"
+	if !s.MoreArray() {
 		return
 	}
-	r.Misc = string(s.str())
-	if !s.moreArray() {
+	r.Misc = string(s.Str())
+	if !s.MoreArray() {
 		return
 	}
-	if s.null() {
+	if s.Null() {
 		r.TradeID = 0
 	} else {
-		r.TradeID = s.int()
+		r.TradeID = s.Int()
 	}
 	if r.TradeID != 0 {
 		r.Trade.ID = strconv.FormatInt(r.TradeID, 10)
 	}
-	for s.moreArray() {
-		s.skip()
+	for s.MoreArray() {
+		s.Skip()
 	}
 }
 
@@ -238,14 +238,14 @@ func parseDepth(body []byte) (depthBook, error) {
 	s := newScanner("Depth", body)
 	var b depthBook
 	if !s.result() {
-		return b, s.err
+		return b, s.err()
 	}
-	if s.enterObject() {
+	if s.EnterObject() {
 		for {
-			s.key() // the pair
-			if s.enterObject() {
+			s.Key() // the pair
+			if s.EnterObject() {
 				for {
-					side := string(s.key())
+					side := string(s.Key())
 					var lv *[]domain.BookLevel
 					switch side {
 					case "bids":
@@ -253,67 +253,67 @@ func parseDepth(body []byte) (depthBook, error) {
 					case "asks":
 						lv = &b.Asks
 					default:
-						s.skip()
+						s.Skip()
 					}
-					if lv != nil && s.enterArray() {
+					if lv != nil && s.EnterArray() {
 						for {
-							if s.enterArray() {
+							if s.EnterArray() {
 								var l domain.BookLevel
 								l.Price = s.dec()
-								s.expect(',')
+								s.Expect(',')
 								l.Amount = s.dec()
-								for s.moreArray() {
-									if ns, ok := secondsToNanos(s.scalar()); ok && ns > b.Newest {
+								for s.MoreArray() {
+									if ns, ok := secondsToNanos(s.Scalar()); ok && ns > b.Newest {
 										b.Newest = ns
 									}
 								}
 								*lv = append(*lv, l)
 							}
-							if !s.moreArray() {
+							if !s.MoreArray() {
 								break
 							}
 						}
 					}
-					if !s.moreObject() {
+					if !s.MoreObject() {
 						break
 					}
 				}
 			}
-			if !s.moreObject() {
+			if !s.MoreObject() {
 				break
 			}
 		}
 	}
 	s.skipRest()
-	return b, s.err
+	return b, s.err()
 }
 
 // parseTime reads GET /0/public/Time: {"unixtime":1688669448,"rfc1123":...}.
 func parseTime(body []byte) (time.Time, error) {
 	s := newScanner("Time", body)
 	if !s.result() {
-		return time.Time{}, s.err
+		return time.Time{}, s.err()
 	}
 	var sec int64
 	found := false
-	if s.enterObject() {
+	if s.EnterObject() {
 		for {
-			if string(s.key()) == "unixtime" {
-				sec, found = s.int(), true
+			if string(s.Key()) == "unixtime" {
+				sec, found = s.Int(), true
 			} else {
-				s.skip()
+				s.Skip()
 			}
-			if !s.moreObject() {
+			if !s.MoreObject() {
 				break
 			}
 		}
 	}
 	s.skipRest()
-	if s.err == nil && !found {
-		s.fail(`no "unixtime"`)
+	if !s.Failed() && !found {
+		s.Fail(`no "unixtime"`)
 	}
-	if s.err != nil {
-		return time.Time{}, s.err
+	if s.Failed() {
+		return time.Time{}, s.err()
 	}
 	return time.Unix(sec, 0).UTC(), nil
 }

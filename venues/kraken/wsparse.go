@@ -79,17 +79,17 @@ func (m *wsMsg) reset() {
 // where Kraken puts channel and method.
 func isControl(b []byte) bool {
 	s := newScanner("control", b)
-	if !s.enterObject() {
+	if !s.EnterObject() {
 		return false
 	}
-	switch string(s.key()) {
+	switch string(s.Key()) {
 	case "channel":
-		switch string(s.str()) {
+		switch string(s.Str()) {
 		case "heartbeat", "status":
 			return true
 		}
 	case "method":
-		return string(s.str()) == "pong"
+		return string(s.Str()) == "pong"
 	}
 	return false
 }
@@ -98,46 +98,46 @@ func isControl(b []byte) bool {
 func parseMessage(b []byte, m *wsMsg) error {
 	m.reset()
 	s := newScanner("message", b)
-	if !s.enterObject() {
-		return s.err
+	if !s.EnterObject() {
+		return s.err()
 	}
 	data := -1
 	for {
-		switch string(s.key()) {
+		switch string(s.Key()) {
 		case "channel":
-			m.Channel = string(s.str())
+			m.Channel = string(s.Str())
 		case "type":
-			m.Type = string(s.str())
+			m.Type = string(s.Str())
 		case "method":
-			m.Method = string(s.str())
+			m.Method = string(s.Str())
 		case "success":
-			m.Success = string(s.token()) == "true"
+			m.Success = string(s.Token()) == "true"
 		case "error":
-			if s.peek() == '"' {
-				m.Error = string(s.str())
+			if s.Peek() == '"' {
+				m.Error = string(s.Str())
 			} else {
-				s.skip()
+				s.Skip()
 			}
 		case "symbol":
-			m.AckSymbol = string(s.str())
+			m.AckSymbol = string(s.Str())
 		case "req_id":
-			m.ReqID = s.int()
+			m.ReqID = s.Int()
 		case "result":
 			s.ackResult(m)
 		case "data":
-			s.ws()
-			data = s.i
-			s.skip()
+			s.Peek()
+			data = s.Pos()
+			s.Skip()
 		default:
-			s.skip()
+			s.Skip()
 		}
-		if !s.moreObject() {
+		if !s.MoreObject() {
 			break
 		}
 	}
-	s.end()
-	if s.err != nil {
-		return s.err
+	s.End()
+	if s.Failed() {
+		return s.err()
 	}
 	switch {
 	case m.Method == "pong":
@@ -167,8 +167,8 @@ func parseMessage(b []byte, m *wsMsg) error {
 		return &DecodeError{What: m.Channel, Reason: `no "data" member`, Near: string(b[:min(len(b), 64)])}
 	}
 	d := newScanner(m.Channel, b)
-	d.i = data
-	if d.enterArray() {
+	d.Seek(data)
+	if d.EnterArray() {
 		for {
 			switch m.Kind {
 			case msgTrade:
@@ -185,47 +185,47 @@ func parseMessage(b []byte, m *wsMsg) error {
 				}
 				d.bookItem(&m.Books[len(m.Books)-1])
 			}
-			if !d.moreArray() {
+			if !d.MoreArray() {
 				break
 			}
 		}
 	}
-	return d.err
+	return d.err()
 }
 
 func (s *scanner) ackResult(m *wsMsg) {
-	if s.peek() != '{' {
-		s.skip()
+	if s.Peek() != '{' {
+		s.Skip()
 		return
 	}
-	if !s.enterObject() {
+	if !s.EnterObject() {
 		return
 	}
 	for {
-		switch string(s.key()) {
+		switch string(s.Key()) {
 		case "channel":
-			m.AckChannel = string(s.str())
+			m.AckChannel = string(s.Str())
 		case "symbol":
-			m.AckSymbol = string(s.str())
+			m.AckSymbol = string(s.Str())
 		default:
-			s.skip()
+			s.Skip()
 		}
-		if !s.moreObject() {
+		if !s.MoreObject() {
 			return
 		}
 	}
 }
 
 func (s *scanner) tradeItem(t *wsTrade) {
-	if !s.enterObject() {
+	if !s.EnterObject() {
 		return
 	}
 	for {
-		switch string(s.key()) {
+		switch string(s.Key()) {
 		case "symbol":
-			t.Symbol = string(s.str())
+			t.Symbol = string(s.Str())
 		case "side":
-			switch string(s.str()) {
+			switch string(s.Str()) {
 			case "buy":
 				t.Trade.Side = domain.Buy
 			case "sell":
@@ -236,27 +236,27 @@ func (s *scanner) tradeItem(t *wsTrade) {
 		case "qty":
 			t.Trade.Amount = s.dec()
 		case "trade_id":
-			t.TradeID = s.int()
+			t.TradeID = s.Int()
 			t.Trade.ID = strconv.FormatInt(t.TradeID, 10)
 		case "timestamp":
 			t.Trade.Time = s.time()
 		default:
-			s.skip()
+			s.Skip()
 		}
-		if !s.moreObject() {
+		if !s.MoreObject() {
 			return
 		}
 	}
 }
 
 func (s *scanner) barItem(b *wsBar) {
-	if !s.enterObject() {
+	if !s.EnterObject() {
 		return
 	}
 	for {
-		switch string(s.key()) {
+		switch string(s.Key()) {
 		case "symbol":
-			b.Symbol = string(s.str())
+			b.Symbol = string(s.Str())
 		case "open":
 			b.Bar.Open = s.dec()
 		case "high":
@@ -270,15 +270,15 @@ func (s *scanner) barItem(b *wsBar) {
 		case "volume":
 			b.Bar.Volume = s.dec()
 		case "trades":
-			b.Bar.Trades = s.int()
+			b.Bar.Trades = s.Int()
 		case "interval":
-			b.Interval = int(s.int())
+			b.Interval = int(s.Int())
 		case "interval_begin":
 			b.Bar.OpenTime = s.time()
 		default:
-			s.skip() // "timestamp" is the interval's end (deprecated)
+			s.Skip() // "timestamp" is the interval's end (deprecated)
 		}
-		if !s.moreObject() {
+		if !s.MoreObject() {
 			return
 		}
 	}
@@ -287,29 +287,29 @@ func (s *scanner) barItem(b *wsBar) {
 func (s *scanner) bookItem(b *wsBook) {
 	bids, asks := b.Bids[:0], b.Asks[:0]
 	*b = wsBook{Bids: bids, Asks: asks}
-	if !s.enterObject() {
+	if !s.EnterObject() {
 		return
 	}
 	for {
-		switch string(s.key()) {
+		switch string(s.Key()) {
 		case "symbol":
-			b.Symbol = string(s.str())
+			b.Symbol = string(s.Str())
 		case "bids":
 			b.Bids = s.levelObjects(b.Bids)
 		case "asks":
 			b.Asks = s.levelObjects(b.Asks)
 		case "checksum":
-			n := s.int()
+			n := s.Int()
 			if n < 0 || n > 1<<32-1 {
-				s.fail("checksum out of range")
+				s.Fail("checksum out of range")
 			}
 			b.Checksum, b.HasChecksum = uint32(n), true
 		case "timestamp":
 			b.Time = s.time()
 		default:
-			s.skip()
+			s.Skip()
 		}
-		if !s.moreObject() {
+		if !s.MoreObject() {
 			return
 		}
 	}
@@ -317,28 +317,28 @@ func (s *scanner) bookItem(b *wsBook) {
 
 // levelObjects reads [{"price":…,"qty":…},…].
 func (s *scanner) levelObjects(dst []domain.BookLevel) []domain.BookLevel {
-	if !s.enterArray() {
+	if !s.EnterArray() {
 		return dst
 	}
 	for {
 		var l domain.BookLevel
-		if s.enterObject() {
+		if s.EnterObject() {
 			for {
-				switch string(s.key()) {
+				switch string(s.Key()) {
 				case "price":
 					l.Price = s.dec()
 				case "qty":
 					l.Amount = s.dec()
 				default:
-					s.skip()
+					s.Skip()
 				}
-				if !s.moreObject() {
+				if !s.MoreObject() {
 					break
 				}
 			}
 		}
 		dst = append(dst, l)
-		if !s.moreArray() {
+		if !s.MoreArray() {
 			return dst
 		}
 	}
@@ -346,8 +346,8 @@ func (s *scanner) levelObjects(dst []domain.BookLevel) []domain.BookLevel {
 
 // time reads an RFC 3339 timestamp ("2023-09-25T07:49:37.708706Z") as ns.
 func (s *scanner) time() int64 {
-	t := s.str()
-	if s.err != nil {
+	t := s.Str()
+	if s.Failed() {
 		return 0
 	}
 	if ns, ok := parseRFC3339UTC(t); ok {
@@ -355,7 +355,7 @@ func (s *scanner) time() int64 {
 	}
 	tt, err := time.Parse(time.RFC3339Nano, string(t))
 	if err != nil {
-		s.fail("invalid timestamp " + strconv.Quote(string(t)))
+		s.Fail("invalid timestamp " + strconv.Quote(string(t)))
 		return 0
 	}
 	return tt.UnixNano()
