@@ -62,7 +62,19 @@ type options struct {
 	candlesLimit    int
 	tradesLimit     int
 	bookBackoff     func(attempt int) time.Duration
+	bookQuiet       time.Duration
+	bookMaxHold     time.Duration
 	onBookStream    func(*bookStream) // tests
+}
+
+// WithBookFlush sets when StreamBooks reports book updates that no
+// checksum frame closes: after the channel was quiet for quiet (default
+// DefaultBookQuiet, 20 ms) with no frame waiting, and in any case after
+// maxHold (default DefaultBookMaxHold, 1 s; at least quiet) — also how long
+// a channel that sends checksums may go without one before it is treated
+// as sending none. Zero keeps a default.
+func WithBookFlush(quiet, maxHold time.Duration) Option {
+	return func(o *options) { o.bookQuiet, o.bookMaxHold = quiet, maxHold }
 }
 
 // WithLimiterClock sets the rate limiters' clock (tests).
@@ -147,6 +159,13 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.bookQuiet <= 0 {
+		o.bookQuiet = DefaultBookQuiet
+	}
+	if o.bookMaxHold <= 0 {
+		o.bookMaxHold = DefaultBookMaxHold
+	}
+	o.bookMaxHold = max(o.bookMaxHold, o.bookQuiet)
 	switch {
 	case o.channelsPerConn <= 0 || o.channelsPerConn > MaxChannelsPerWS:
 		return nil, fmt.Errorf("bitfinex: channels per connection %d out of range (accepted: 1 to %d)", o.channelsPerConn, MaxChannelsPerWS)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"strconv"
+	"time"
 
 	"github.com/pype-go/pype/domain"
 	"github.com/pype-go/pype/operators"
@@ -16,6 +17,16 @@ import (
 // DefaultStreamDepth is the number of levels per side a BookEvent carries
 // when StreamRequest.Depth is 0.
 const DefaultStreamDepth = 25
+
+// Defaults of WithBookFlush. Without checksums a book's update frames are
+// reported once the channel was quiet for DefaultBookQuiet with no frame
+// waiting (at the latest after DefaultBookMaxHold); with checksums they
+// wait for the "cs" frame, and a channel whose checksums stop for
+// DefaultBookMaxHold falls back to the quiet rule.
+const (
+	DefaultBookQuiet   = 20 * time.Millisecond
+	DefaultBookMaxHold = time.Second
+)
 
 // errSeqGap is the resync reason after a SEQ_ALL sequence gap.
 var errSeqGap = errors.New("bitfinex: sequence gap on the connection")
@@ -31,6 +42,11 @@ type bookStream struct {
 	emit  func(venues.BookEvent) bool // nil: keep the books only
 	rows  []bookRow
 	delta domain.BookDelta
+	// Channels holding update frames not reported yet (see StreamBooks),
+	// and the idle-flush timing.
+	pend           []*streamSym
+	quiet, maxHold time.Duration
+	now            func() time.Time // nil: time.Now
 	// counters (tests, logs)
 	snapshots, updates, checksums int64
 }
@@ -54,24 +70,40 @@ func (a *Adapter) newBookEngine(pub *operators.MultiPublisher, resub orderbook.R
 }
 
 // StreamBooks keeps a local P0 order book per symbol in sync with Bitfinex
-// and yields its top req.Depth levels (default 25) after every update.
+// and yields its top req.Depth levels (default 25) once per complete
+// update.
 //
 // Each connection enables SEQ_ALL (65536) and OB_CHECKSUM (131072); each
 // book channel is subscribed with prec P0, freq F0 and the smallest len
 // (25, 100 or 250 — never 1, so the local book always holds the 25 levels
 // per side the checksum covers) holding req.Depth levels. The channel's
-// first frame is
-// the snapshot; updates [price, count, amount] set a level (amount > 0 a
-// bid, < 0 an ask) or, with count 0, remove it. Every "cs" frame is checked
-// against the CRC32 of the local top 25 levels (prices and amounts as
-// JavaScript prints them, ask amounts negative); a mismatch, a malformed
-// frame or a crossed book resubscribes just that channel (unsubscribe,
-// subscribe, fresh snapshot). A sequence gap on the connection — a lost
-// frame of unknown channel — resubscribes every book of that connection; a
-// dropped connection or maintenance takes its books offline until they are
-// resubscribed on the new connection. BookEvent.Live is false — and Book
-// empty — whenever a book is not known to be consistent; such a state is
-// reported once when it begins.
+// first frame is the snapshot; updates [price, count, amount] set a level
+// (amount > 0 a bid, < 0 an ask) or, with count 0, remove it. Every "cs"
+// frame is checked against the CRC32 of the local top 25 levels (prices
+// and amounts as JavaScript prints them, ask amounts negative); a
+// mismatch, a malformed frame or a crossed book resubscribes just that
+// channel (unsubscribe, subscribe, fresh snapshot). A sequence gap on the
+// connection — a lost frame of unknown channel — resubscribes every book
+// of that connection; a dropped connection or maintenance takes its books
+// offline until they are resubscribed on the new connection.
+//
+// Bitfinex sends one update of a book as one frame per changed level, and
+// the book between those frames is one the venue never had (a side short
+// of levels, a new best level missing). So update frames are applied but
+// not reported on their own: the book is reported
+//
+//   - after the snapshot;
+//   - at each "cs" frame, once the checksum has verified the whole update
+//     (the channel has sent checksums since it was subscribed);
+//   - on a channel that sends no checksums (OB_CHECKSUM refused, or no
+//     "cs" frame for the maximum hold), once the channel was quiet for the
+//     quiet period with no frame waiting to be handled, and in any case
+//     after the maximum hold. P0 frames carry no timestamp, and SEQ_ALL
+//     numbers count frames, not updates, so neither can delimit an update.
+//     See WithBookFlush.
+//
+// BookEvent.Live is false — and Book empty — whenever a book is not known
+// to be consistent; such a state is reported once when it begins.
 func (a *Adapter) StreamBooks(ctx context.Context, req venues.StreamRequest) iter.Seq2[venues.BookEvent, error] {
 	return func(yield func(venues.BookEvent, error) bool) {
 		h, err := a.newBookStream(ctx, req.Symbols, req.Depth)
@@ -113,7 +145,9 @@ func (a *Adapter) newBookStream(ctx context.Context, symbols []domain.Symbol, de
 		return nil, err
 	}
 	attach(m, syms)
-	h := &bookStream{a: a, mux: m, syms: syms, bySym: map[domain.Symbol]*streamSym{}, depth: depth}
+	h := &bookStream{a: a, mux: m, syms: syms, bySym: map[domain.Symbol]*streamSym{}, depth: depth,
+		quiet: a.opt.bookQuiet, maxHold: a.opt.bookMaxHold, now: time.Now}
+	m.idle = h
 	for _, ss := range syms {
 		h.bySym[ss.sym] = ss
 	}
@@ -135,6 +169,7 @@ func (h *bookStream) resubscribe(ctx context.Context, sym domain.Symbol) error {
 
 func (h *bookStream) connected(sh *shard, _ bool) bool {
 	for ss := range onShard(h.syms, sh) {
+		ss.csSeen = false // the new connection proves its own checksums
 		if err := h.eng.Add(ss.sym); err != nil {
 			h.a.log.Warn("bitfinex: cannot track book", "symbol", ss.sym.String(), "err", err)
 		}
@@ -200,7 +235,99 @@ func (h *bookStream) frame(_ *shard, c *channelSpec, f *wsFrame, recv int64) boo
 	if err := h.eng.Handle(d); err != nil {
 		h.a.log.Debug("bitfinex: book frame refused", "symbol", ss.sym.String(), "err", err)
 	}
-	return h.reportSym(ss)
+	switch {
+	case f.Kind == fkChecksum:
+		// The checksum covers the whole update: report it (a mismatch
+		// has made the book not live).
+		ss.csSeen = true
+		if ss.pending || h.live(ss) != ss.live {
+			return h.reportSym(ss)
+		}
+		return true
+	case f.Kind == fkUpdate && h.live(ss):
+		h.hold(ss)
+		return true
+	default: // the snapshot, or an update that made the book not live
+		return h.reportSym(ss)
+	}
+}
+
+func (h *bookStream) live(ss *streamSym) bool {
+	v, ok := h.eng.Book(ss.sym)
+	return ok && v.Live()
+}
+
+// hold marks ss as holding update frames not reported yet.
+func (h *bookStream) hold(ss *streamSym) {
+	now := h.clock()
+	if !ss.pending {
+		ss.pending, ss.pendSince = true, now
+		h.pend = append(h.pend, ss)
+	}
+	ss.pendSeen = now
+}
+
+func (h *bookStream) clock() time.Time {
+	if h.now == nil {
+		return time.Now()
+	}
+	return h.now()
+}
+
+// holding reports whether an update waits to be reported (idleFlusher).
+func (h *bookStream) holding() bool { return len(h.pend) > 0 }
+
+// quietPeriod is the idle time after which held updates are looked at
+// (idleFlusher).
+func (h *bookStream) quietPeriod() time.Duration { return h.quiet }
+
+// flushIdle reports the held updates that no checksum will close
+// (idleFlusher): on channels without checksums, those quiet since
+// now-quiet while no frame waits (backlog 0) and not leaving a side with
+// fewer of the requested levels than the last report, or held for
+// maxHold. A channel with checksums whose "cs" frame has not come for
+// maxHold is taken to have none any more.
+func (h *bookStream) flushIdle(now time.Time, backlog int) bool {
+	keep := h.pend[:0]
+	for i, ss := range h.pend {
+		if !ss.pending {
+			continue
+		}
+		if ss.csSeen {
+			if now.Sub(ss.pendSince) < h.maxHold {
+				keep = append(keep, ss)
+				continue
+			}
+			h.a.log.Warn("bitfinex: no checksum frame after a book update; reporting updates when the channel is quiet", "symbol", ss.sym.String(), "waited", now.Sub(ss.pendSince))
+			ss.csSeen = false
+		}
+		quiet := now.Sub(ss.pendSeen)
+		if quiet < h.maxHold && (quiet < h.quiet || backlog > 0 || h.short(ss)) {
+			keep = append(keep, ss)
+			continue
+		}
+		if !h.reportSym(ss) {
+			h.pend = append(keep, h.pend[i+1:]...)
+			return false
+		}
+	}
+	clear(h.pend[len(keep):])
+	h.pend = keep
+	return true
+}
+
+// short reports whether ss's book shows fewer of the requested levels on
+// a side than its last report did.
+func (h *bookStream) short(ss *streamSym) bool {
+	v, ok := h.eng.Book(ss.sym)
+	if !ok {
+		return false
+	}
+	short := false
+	_ = v.Read(func(b *orderbook.Book) {
+		short = min(b.Depth(orderbook.Bid), h.depth) < ss.shown[0] || min(b.Depth(orderbook.Ask), h.depth) < ss.shown[1]
+	})
+	return short
 }
 
 // invalid resyncs a book after an undecodable frame.
@@ -211,8 +338,10 @@ func (h *bookStream) invalid(ss *streamSym, err error) bool {
 }
 
 // reportSym emits ss's state: the top levels while live, one not-live
-// event when it stops being live.
+// event when it stops being live. Whatever update ss held is reported
+// with it.
 func (h *bookStream) reportSym(ss *streamSym) bool {
+	ss.pending = false
 	if h.emit == nil {
 		return true
 	}
@@ -237,5 +366,6 @@ func (h *bookStream) reportSym(ss *streamSym) bool {
 	}
 	snap.Symbol = ss.sym
 	ss.live = true
+	ss.shown = [2]int{len(snap.Bids), len(snap.Asks)}
 	return h.emit(venues.BookEvent{Symbol: ss.sym, Live: true, Book: snap})
 }

@@ -118,6 +118,20 @@ func (sh *shard) resubscribe(ctx context.Context, c *channelSpec) error {
 	return sh.send(ctx, c.msg)
 }
 
+// idleFlusher is implemented by handlers that hold state back until it is
+// known to be complete (book updates sent as several frames) and report
+// it after a quiet period.
+type idleFlusher interface {
+	// holding reports whether something is held back.
+	holding() bool
+	// quietPeriod is how long to wait before calling flushIdle.
+	quietPeriod() time.Duration
+	// flushIdle reports what has been quiet long enough; backlog is the
+	// number of frames received and not handled yet. Returning false
+	// stops the stream.
+	flushIdle(now time.Time, backlog int) bool
+}
+
 type connItem struct {
 	shard int
 	run   uint64
@@ -142,6 +156,7 @@ type connMux struct {
 	evSig  chan struct{}
 	wake   <-chan struct{}
 	onWake func() bool
+	idle   idleFlusher // optional
 	fr     wsFrame
 	err    error // terminal error found while handling frames
 }
@@ -272,13 +287,34 @@ func (m *connMux) run(ctx context.Context, h chanHandler) error {
 			m.runShard(ctx, sh)
 		}()
 	}
+	// The idle timer runs while the handler holds something back.
+	var idle *time.Timer
+	var idleC <-chan time.Time
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		if !m.handleEvents(h) {
 			return m.err
 		}
+		if m.idle != nil && idleC == nil && m.idle.holding() {
+			if idle == nil {
+				idle = time.NewTimer(m.idle.quietPeriod())
+			} else {
+				idle.Reset(m.idle.quietPeriod())
+			}
+			idleC = idle.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-idleC:
+			idleC = nil
+			if !m.idle.flushIdle(time.Now(), len(m.items)) {
+				return m.err
+			}
 		case it := <-m.items:
 			if it.err != nil {
 				return fmt.Errorf("bitfinex: %s stream connection %d: %w", m.name, it.shard, it.err)

@@ -33,6 +33,12 @@ type streamSym struct {
 
 	// books
 	live bool
+	// update frames applied but not reported yet: since when, and when
+	// the last one was handled (local clock)
+	pending             bool
+	pendSince, pendSeen time.Time
+	csSeen              bool   // the channel sends checksums on this connection
+	shown               [2]int // bids, asks in the last live report
 }
 
 // resolve maps the request's symbols to channel specs, one per symbol.

@@ -65,6 +65,8 @@ type options struct {
 	resubscribeTTL time.Duration
 	tradeWindow    time.Duration
 	windowTrades   int64 // target trades per sub-window (tests)
+	bookQuiet      time.Duration
+	bookMaxHold    time.Duration
 }
 
 // WithLimiterClock sets the rate limiter's clock (tests).
@@ -118,6 +120,16 @@ func WithResubscribeTimeout(d time.Duration) Option { return func(o *options) { 
 // busiest day; short ranges are split into 2 × Concurrency parts).
 func WithTradeWindow(d time.Duration) Option { return func(o *options) { o.tradeWindow = d } }
 
+// WithBookFlush sets when StreamBooks reports a book change that no later
+// timestamp has closed yet: after the symbol's book was quiet for quiet
+// (default DefaultBookQuiet, 20 ms) with no frame waiting, and in any case
+// after maxHold (default DefaultBookMaxHold, 1 s; at least quiet). A
+// change followed by a message with a later timestamp is reported at once.
+// Zero keeps a default.
+func WithBookFlush(quiet, maxHold time.Duration) Option {
+	return func(o *options) { o.bookQuiet, o.bookMaxHold = quiet, maxHold }
+}
+
 const (
 	defaultConcurrency = 2
 	startupTimeout     = 10 * time.Second
@@ -133,6 +145,13 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	for _, f := range opts {
 		f(&o)
 	}
+	if o.bookQuiet <= 0 {
+		o.bookQuiet = DefaultBookQuiet
+	}
+	if o.bookMaxHold <= 0 {
+		o.bookMaxHold = DefaultBookMaxHold
+	}
+	o.bookMaxHold = max(o.bookMaxHold, o.bookQuiet)
 	if cfg.Concurrency < 0 {
 		return nil, fmt.Errorf("bitmex: concurrency %d must be ≥ 0 (0 = default %d)", cfg.Concurrency, defaultConcurrency)
 	}

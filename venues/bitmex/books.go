@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"time"
 
 	"github.com/govalues/decimal"
 
@@ -17,6 +18,14 @@ import (
 // DefaultStreamDepth is the number of levels per side a BookEvent carries
 // when StreamRequest.Depth is 0.
 const DefaultStreamDepth = 20
+
+// Defaults of WithBookFlush: how long a symbol's book must stay quiet
+// before a change not yet closed by a later timestamp is reported, and the
+// longest a change is held back at all.
+const (
+	DefaultBookQuiet   = 20 * time.Millisecond
+	DefaultBookMaxHold = time.Second
+)
 
 // idLevel is one level of a BitMEX L2 book, keyed by its id.
 type idLevel struct {
@@ -171,22 +180,45 @@ type bookStream struct {
 	delta      domain.BookDelta
 	wake       chan struct{}
 	sub        *operators.Subscription
+	// Changes applied to the engine but not reported yet (see
+	// StreamBooks): the symbols holding one, and the idle-flush timing.
+	pend           []*streamSym
+	quiet, maxHold time.Duration
+	now            func() time.Time // nil: time.Now
 	// counters (consumer goroutine only)
 	applied, dropped, inconsistent int64
 }
 
 // StreamBooks keeps a local order book per symbol in sync with BitMEX and
-// yields its top req.Depth levels (default 20) after every message. Depths
-// up to 25 follow orderBookL2_25:<SYM>, deeper ones the full
+// yields its top req.Depth levels (default 20) once per complete change.
+// Depths up to 25 follow orderBookL2_25:<SYM>, deeper ones the full
 // orderBookL2:<SYM>. The partial sent on subscription replaces the book
 // (and the id → price map); insert, update and delete rows change levels
 // by id. BitMEX sends no sequence number or checksum, so every message is
 // checked against the book instead (see idBook); a message that does not
 // fit, a crossed book or a malformed message resubscribes just that topic
 // for a fresh partial, and a dropped connection resyncs every book.
-// BookEvent.Live is false — and Book empty — whenever a book is not known
-// to be consistent; such a state is reported once when it begins. Books
-// carry no sequence number (Seq 0); Time is the latest level timestamp.
+//
+// BitMEX sends one change of a book as up to three messages — delete,
+// insert, update — whose rows carry the same timestamp; between them the
+// book is one the venue never had (a side short of levels, a new best
+// level missing, a size not yet updated). Such states are never yielded:
+// a change is reported when it is known to be complete, that is
+//
+//   - when the symbol's next message carries a later timestamp (proof);
+//   - else once the symbol has been quiet for the quiet period (default
+//     DefaultBookQuiet) with no frame waiting to be handled, unless that
+//     would show a side with fewer of the requested levels than the last
+//     report while the change may still be in flight (then the next
+//     message proves it, or it waits);
+//   - in any case after the maximum hold (default DefaultBookMaxHold), so
+//     a feed without row timestamps or a book that legitimately thinned
+//     is still reported. See WithBookFlush.
+//
+// The partial is reported at once. BookEvent.Live is false — and Book
+// empty — whenever a book is not known to be consistent; such a state is
+// reported once when it begins. Books carry no sequence number (Seq 0);
+// Time is the latest level timestamp.
 func (a *Adapter) StreamBooks(ctx context.Context, req venues.StreamRequest) iter.Seq2[venues.BookEvent, error] {
 	return func(yield func(venues.BookEvent, error) bool) {
 		depth := req.Depth
@@ -205,7 +237,8 @@ func (a *Adapter) StreamBooks(ctx context.Context, req venues.StreamRequest) ite
 			return
 		}
 		h := &bookStream{a: a, rt: rt, topicTable: table, limit: limit, bySym: bySym, order: order, depth: depth,
-			wake: make(chan struct{}, 1), byCanon: map[domain.Symbol]*streamSym{}}
+			wake: make(chan struct{}, 1), byCanon: map[domain.Symbol]*streamSym{},
+			quiet: a.opt.bookQuiet, maxHold: a.opt.bookMaxHold, now: time.Now}
 		for _, ss := range order {
 			h.byCanon[ss.sym] = ss
 		}
@@ -235,7 +268,7 @@ func (a *Adapter) StreamBooks(ctx context.Context, req venues.StreamRequest) ite
 		}
 		defer h.sub.Unsubscribe()
 		h.emit = func(e venues.BookEvent) bool { return yield(e, nil) }
-		rt.wake, rt.onWake = h.wake, h.report
+		rt.wake, rt.onWake, rt.idle = h.wake, h.report, h
 		if err := rt.run(ctx, h); err != nil {
 			yield(venues.BookEvent{}, err)
 		}
@@ -324,6 +357,12 @@ func (h *bookStream) change(ss *streamSym, f ws.Frame, action string, rows []l2R
 		h.dropped++ // before the partial, or while resyncing
 		return true
 	}
+	// A later timestamp than the held change's proves that change is
+	// complete: report it before applying this message.
+	t := rowsTime(rows)
+	if ss.pending && t > ss.pendTime && !h.reportSym(ss) {
+		return false
+	}
 	d := &h.delta
 	*d = domain.BookDelta{Symbol: ss.sym, RecvTime: f.Received, Bids: d.Bids[:0], Asks: d.Asks[:0]}
 	if err := ss.book.apply(action, rows, d); err != nil {
@@ -333,7 +372,10 @@ func (h *bookStream) change(ss *streamSym, f ws.Frame, action string, rows []l2R
 		return h.reportSym(ss)
 	}
 	if len(d.Bids)+len(d.Asks) == 0 {
-		return true // nothing changed (a repeated insert)
+		if ss.pending {
+			h.hold(ss, t) // a repeated insert is still part of the change
+		}
+		return true
 	}
 	if d.Time == 0 {
 		d.Time = f.Received
@@ -343,7 +385,80 @@ func (h *bookStream) change(ss *streamSym, f ws.Frame, action string, rows []l2R
 	}
 	ss.count++
 	h.applied++
-	return h.reportSym(ss)
+	h.hold(ss, t)
+	return true
+}
+
+// rowsTime is the latest row timestamp (0 if the rows carry none).
+func rowsTime(rows []l2Row) int64 {
+	var t int64
+	for i := range rows {
+		t = max(t, rows[i].Time)
+	}
+	return t
+}
+
+// hold marks ss as holding an unreported change of venue time t (0 if
+// unknown), last touched now.
+func (h *bookStream) hold(ss *streamSym, t int64) {
+	if !ss.pending {
+		ss.pending = true
+		ss.pendTime = 0
+		h.pend = append(h.pend, ss)
+	}
+	ss.pendTime = max(ss.pendTime, t)
+	ss.pendSeen = h.clock()
+}
+
+func (h *bookStream) clock() time.Time {
+	if h.now == nil {
+		return time.Now()
+	}
+	return h.now()
+}
+
+// holding reports whether a change waits to be reported (idleFlusher).
+func (h *bookStream) holding() bool { return len(h.pend) > 0 }
+
+// quietPeriod is the idle time after which held changes are looked at
+// (idleFlusher).
+func (h *bookStream) quietPeriod() time.Duration { return h.quiet }
+
+// flushIdle reports the held changes of symbols quiet since now-quiet
+// (idleFlusher). backlog is the number of frames received but not handled
+// yet: while there are some, the rest of a change may be among them, so
+// only changes held longer than maxHold are reported. A change that leaves
+// a side with fewer of the requested levels than the last report is held
+// until a later message proves it complete, or maxHold.
+func (h *bookStream) flushIdle(now time.Time, backlog int) bool {
+	keep := h.pend[:0]
+	for i, ss := range h.pend {
+		if !ss.pending {
+			continue
+		}
+		quiet := now.Sub(ss.pendSeen)
+		if quiet < h.maxHold && (quiet < h.quiet || backlog > 0 || h.short(ss)) {
+			keep = append(keep, ss)
+			continue
+		}
+		if !h.reportSym(ss) {
+			h.pend = append(keep, h.pend[i+1:]...)
+			return false
+		}
+	}
+	clear(h.pend[len(keep):])
+	h.pend = keep
+	return true
+}
+
+// short reports whether ss's book shows fewer of the requested levels on
+// a side than its last report did.
+func (h *bookStream) short(ss *streamSym) bool {
+	if ss.book == nil {
+		return false
+	}
+	return min(ss.book.count[domain.Buy], h.depth) < ss.shown[domain.Buy] ||
+		min(ss.book.count[domain.Sell], h.depth) < ss.shown[domain.Sell]
 }
 
 // invalidate forgets ss's id map and resyncs its book (the engine
@@ -354,8 +469,10 @@ func (h *bookStream) invalidate(ss *streamSym, reason error) {
 }
 
 // reportSym emits ss's state: the top levels while live, one not-live
-// event when it stops being live.
+// event when it stops being live. Whatever change ss held is reported
+// with it.
 func (h *bookStream) reportSym(ss *streamSym) bool {
+	ss.pending = false
 	notLive := func() bool {
 		if !ss.live {
 			return true
@@ -377,6 +494,7 @@ func (h *bookStream) reportSym(ss *streamSym) bool {
 	}
 	snap.Symbol = ss.sym
 	ss.live = true
+	ss.shown[domain.Buy], ss.shown[domain.Sell] = len(snap.Bids), len(snap.Asks)
 	return h.emit(venues.BookEvent{Symbol: ss.sym, Live: true, Book: snap})
 }
 

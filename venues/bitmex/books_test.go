@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/govalues/decimal"
 
@@ -23,6 +24,12 @@ type replay struct {
 	mu     sync.Mutex
 	resubs []domain.Symbol
 	events []venues.BookEvent
+	// now is the handler's clock; feed advances it by step per frame and,
+	// with flushEach, offers the held change to flushIdle after every
+	// frame as if the connection then went quiet for longer than maxHold.
+	now       time.Time
+	step      time.Duration
+	flushEach bool
 }
 
 func newReplay(t testing.TB, table string, syms map[string]domain.Symbol) *replay {
@@ -33,7 +40,9 @@ func newReplay(t testing.TB, table string, syms map[string]domain.Symbol) *repla
 	if table == "orderBookL2_25" {
 		limit = BookTopicDepth
 	}
-	h := &bookStream{a: a, topicTable: table, limit: limit, bySym: map[string]*streamSym{}, byCanon: map[domain.Symbol]*streamSym{}, depth: 1000}
+	r.now, r.step = time.Unix(1_700_000_000, 0), time.Millisecond
+	h := &bookStream{a: a, topicTable: table, limit: limit, bySym: map[string]*streamSym{}, byCanon: map[domain.Symbol]*streamSym{}, depth: 1000,
+		quiet: DefaultBookQuiet, maxHold: DefaultBookMaxHold, now: func() time.Time { return r.now }}
 	for vs, sym := range syms {
 		ss := &streamSym{sym: sym, vs: vs, topic: table + ":" + vs}
 		h.bySym[vs], h.byCanon[sym] = ss, ss
@@ -68,8 +77,12 @@ func (r *replay) feed(t *testing.T, lines [][]byte) {
 		if err := parseFrame(line, &f); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
+		r.now = r.now.Add(r.step)
 		if f.Kind == frameTable {
 			r.h.table(ws.Frame{Data: line, Received: int64(i + 1)}, &f)
+		}
+		if r.flushEach {
+			r.h.flushIdle(r.now.Add(r.h.maxHold), 0)
 		}
 	}
 }
@@ -90,6 +103,7 @@ func TestRecordedL2ReplayMapsIDsToPrices(t *testing.T) {
 		t.Run(c.vs, func(t *testing.T) {
 			lines := readLines(t, c.file)
 			r := newReplay(t, "orderBookL2", map[string]domain.Symbol{c.vs: c.sym})
+			r.flushEach = true // the 2021 rows carry no timestamp: every message is looked at
 			r.feed(t, lines)
 			ss := r.h.bySym[c.vs]
 			if len(r.resubs) != 0 || r.h.inconsistent != 0 || ss.book == nil {
@@ -291,4 +305,81 @@ func sameLevels(a, b []domain.BookLevel) bool {
 		}
 	}
 	return true
+}
+
+// TestChangeIsReportedOnlyWhenComplete feeds BitMEX's three messages of
+// one change (delete, insert, update, same timestamp): no state between
+// them may be yielded. The change is reported when the next message
+// carries a later timestamp, or after a quiet period with nothing waiting.
+func TestChangeIsReportedOnlyWhenComplete(t *testing.T) {
+	sym := domain.MustParseSymbol("BTC/USD:perp")
+	r := newReplay(t, "orderBookL2_25", map[string]domain.Symbol{"XBTUSD": sym})
+	r.h.depth = 2
+	lvl := func(id int, side string, size int, price string, ts string) string {
+		return `{"symbol":"XBTUSD","id":` + itoa(int64(id)) + `,"side":"` + side + `","size":` + itoa(int64(size)) + `,"price":` + price + `,"timestamp":"2024-01-01T00:00:` + ts + `Z"}`
+	}
+	msg := func(action string, rows ...string) []byte {
+		return []byte(`{"table":"orderBookL2_25","action":"` + action + `","data":[` + strings.Join(rows, ",") + `]}`)
+	}
+	r.feed(t, [][]byte{msg("partial",
+		lvl(1, "Sell", 10, "101", "00.000"), lvl(2, "Sell", 20, "100.5", "00.000"),
+		lvl(3, "Buy", 30, "100", "00.000"), lvl(4, "Buy", 40, "99.5", "00.000"))})
+	if len(r.events) != 1 || !r.events[0].Live {
+		t.Fatalf("after the partial: %+v", r.events)
+	}
+	// Step at 00.100: the best bid leaves, a new one comes in, an ask
+	// size changes.
+	r.feed(t, [][]byte{
+		msg("delete", `{"symbol":"XBTUSD","id":3,"side":"Buy","price":100,"timestamp":"2024-01-01T00:00:00.100Z"}`),
+		msg("insert", lvl(5, "Buy", 35, "100.25", "00.100")),
+		msg("update", `{"symbol":"XBTUSD","id":2,"side":"Sell","size":25,"price":100.5,"timestamp":"2024-01-01T00:00:00.100Z"}`),
+	})
+	if len(r.events) != 1 {
+		t.Fatalf("a state inside the change was yielded: %+v", r.events[1:])
+	}
+	// The quiet period has not passed, or frames wait: still held.
+	r.h.flushIdle(r.now.Add(r.h.quiet/2), 0)
+	r.h.flushIdle(r.now.Add(2*r.h.quiet), 3)
+	if len(r.events) != 1 {
+		t.Fatalf("held change yielded early: %+v", r.events[1:])
+	}
+	// The next step (00.200) begins with a delete: it proves the first
+	// complete, which is reported before the delete is applied.
+	r.feed(t, [][]byte{msg("delete", `{"symbol":"XBTUSD","id":1,"side":"Sell","price":101,"timestamp":"2024-01-01T00:00:00.200Z"}`)})
+	p := func(s string) decimal.Decimal { return decimal.MustParse(s) }
+	wantBids := []domain.BookLevel{{Price: p("100.25"), Amount: p("35")}, {Price: p("99.5"), Amount: p("40")}}
+	wantAsks := []domain.BookLevel{{Price: p("100.5"), Amount: p("25")}, {Price: p("101"), Amount: p("10")}}
+	if len(r.events) != 2 || !sameLevels(r.events[1].Book.Bids, wantBids) || !sameLevels(r.events[1].Book.Asks, wantAsks) {
+		t.Fatalf("events %+v", r.events)
+	}
+	if got := r.events[1].Book.Time; got != time.Date(2024, 1, 1, 0, 0, 0, 100e6, time.UTC).UnixNano() {
+		t.Fatalf("book time %s", domain.FormatNs(got))
+	}
+	// The 00.200 step's delete leaves an ask side of one level where two
+	// were shown: quiet is not enough, the rest of the change may be in
+	// flight.
+	r.h.flushIdle(r.now.Add(2*r.h.quiet), 0)
+	if len(r.events) != 2 {
+		t.Fatalf("a short side was yielded on a quiet period: %+v", r.events[2:])
+	}
+	r.feed(t, [][]byte{msg("insert", lvl(6, "Sell", 60, "101.5", "00.200"))})
+	if len(r.events) != 2 {
+		t.Fatalf("events %+v", r.events[2:])
+	}
+	// Complete now, and quiet with nothing waiting: reported.
+	r.h.flushIdle(r.now.Add(r.h.quiet), 0)
+	wantAsks = []domain.BookLevel{{Price: p("100.5"), Amount: p("25")}, {Price: p("101.5"), Amount: p("60")}}
+	if len(r.events) != 3 || !sameLevels(r.events[2].Book.Asks, wantAsks) || r.h.holding() {
+		t.Fatalf("events %+v", r.events)
+	}
+	// A side that legitimately thinned is reported after maxHold.
+	r.feed(t, [][]byte{msg("delete", `{"symbol":"XBTUSD","id":6,"side":"Sell","price":101.5,"timestamp":"2024-01-01T00:00:00.300Z"}`)})
+	r.h.flushIdle(r.now.Add(r.h.quiet), 0)
+	if len(r.events) != 3 {
+		t.Fatalf("events %+v", r.events[3:])
+	}
+	r.h.flushIdle(r.now.Add(r.h.maxHold), 0)
+	if len(r.events) != 4 || len(r.events[3].Book.Asks) != 1 || r.h.holding() {
+		t.Fatalf("events %+v", r.events)
+	}
 }

@@ -34,6 +34,20 @@ type streamHandler interface {
 	resumed() bool
 }
 
+// idleFlusher is implemented by handlers that hold state back until it is
+// known to be complete (book changes sent as several messages) and report
+// it after a quiet period.
+type idleFlusher interface {
+	// holding reports whether something is held back.
+	holding() bool
+	// quietPeriod is how long to wait before calling flushIdle.
+	quietPeriod() time.Duration
+	// flushIdle reports what has been quiet long enough; backlog is the
+	// number of frames received and not handled yet. Returning false
+	// stops the stream.
+	flushIdle(now time.Time, backlog int) bool
+}
+
 type connItem struct {
 	frame ws.Frame
 	err   error
@@ -51,6 +65,7 @@ type realtime struct {
 	cur    uint64          // live connection generation (consumer goroutine only)
 	wake   <-chan struct{} // optional handler wake-ups
 	onWake func() bool
+	idle   idleFlusher // optional
 	fail   error
 	frame  wsFrame
 }
@@ -149,13 +164,34 @@ func (rt *realtime) run(ctx context.Context, h streamHandler) error {
 			}
 		}
 	}()
+	// The idle timer runs while the handler holds something back.
+	var idle *time.Timer
+	var idleC <-chan time.Time
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		if !rt.handleEvents(h) {
 			return rt.fail
 		}
+		if rt.idle != nil && idleC == nil && rt.idle.holding() {
+			if idle == nil {
+				idle = time.NewTimer(rt.idle.quietPeriod())
+			} else {
+				idle.Reset(rt.idle.quietPeriod())
+			}
+			idleC = idle.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-idleC:
+			idleC = nil
+			if !rt.idle.flushIdle(time.Now(), len(rt.items)) {
+				return rt.fail
+			}
 		case it := <-rt.items:
 			if it.err != nil {
 				return fmt.Errorf("bitmex: stream connection: %w", it.err)

@@ -30,6 +30,12 @@ type streamSym struct {
 	live  bool
 	book  *idBook
 	count int64 // book messages applied
+	// a change applied but not reported yet: its venue time (0 if its
+	// rows carry none) and when its last message was handled (local)
+	pending  bool
+	pendTime int64
+	pendSeen time.Time
+	shown    [3]int // levels per side in the last live report (by domain.Side)
 }
 
 // resolveTopics maps the request's symbols to topics "<table>:<SYM>".
