@@ -44,7 +44,7 @@ type bookStream struct {
 	delta domain.BookDelta
 	// Channels holding update frames not reported yet (see StreamBooks),
 	// and the idle-flush timing.
-	pend           []*streamSym
+	pend, ready    []*streamSym // ready: flushIdle's scratch
 	quiet, maxHold time.Duration
 	now            func() time.Time // nil: time.Now
 	// counters (tests, logs)
@@ -94,7 +94,9 @@ func (a *Adapter) newBookEngine(pub *operators.MultiPublisher, resub orderbook.R
 //
 //   - after the snapshot;
 //   - at each "cs" frame, once the checksum has verified the whole update
-//     (the channel has sent checksums since it was subscribed);
+//     (a "cs" frame without an update before it re-reports the verified
+//     book at its time); updates of a channel that has sent checksums on
+//     this connection wait for their "cs" frame;
 //   - on a channel that sends no checksums (OB_CHECKSUM refused, or no
 //     "cs" frame for the maximum hold), once the channel was quiet for the
 //     quiet period with no frame waiting to be handled, and in any case
@@ -237,13 +239,11 @@ func (h *bookStream) frame(_ *shard, c *channelSpec, f *wsFrame, recv int64) boo
 	}
 	switch {
 	case f.Kind == fkChecksum:
-		// The checksum covers the whole update: report it (a mismatch
-		// has made the book not live).
+		// The checksum has verified the whole update (or, with nothing
+		// changed, that the book still is the venue's at this time): report
+		// it. A mismatch has made the book not live.
 		ss.csSeen = true
-		if ss.pending || h.live(ss) != ss.live {
-			return h.reportSym(ss)
-		}
-		return true
+		return h.reportSym(ss)
 	case f.Kind == fkUpdate && h.live(ss):
 		h.hold(ss)
 		return true
@@ -261,10 +261,22 @@ func (h *bookStream) live(ss *streamSym) bool {
 func (h *bookStream) hold(ss *streamSym) {
 	now := h.clock()
 	if !ss.pending {
-		ss.pending, ss.pendSince = true, now
+		ss.pending, ss.pendSince, ss.pendIdx = true, now, len(h.pend)
 		h.pend = append(h.pend, ss)
 	}
 	ss.pendSeen = now
+}
+
+// unhold forgets ss's held change (it is being reported).
+func (h *bookStream) unhold(ss *streamSym) {
+	if !ss.pending {
+		return
+	}
+	ss.pending = false
+	last := h.pend[len(h.pend)-1]
+	h.pend[ss.pendIdx], last.pendIdx = last, ss.pendIdx
+	h.pend[len(h.pend)-1] = nil
+	h.pend = h.pend[:len(h.pend)-1]
 }
 
 func (h *bookStream) clock() time.Time {
@@ -288,31 +300,27 @@ func (h *bookStream) quietPeriod() time.Duration { return h.quiet }
 // maxHold. A channel with checksums whose "cs" frame has not come for
 // maxHold is taken to have none any more.
 func (h *bookStream) flushIdle(now time.Time, backlog int) bool {
-	keep := h.pend[:0]
-	for i, ss := range h.pend {
-		if !ss.pending {
-			continue
-		}
+	ready := h.ready[:0]
+	for _, ss := range h.pend {
 		if ss.csSeen {
 			if now.Sub(ss.pendSince) < h.maxHold {
-				keep = append(keep, ss)
 				continue
 			}
 			h.a.log.Warn("bitfinex: no checksum frame after a book update; reporting updates when the channel is quiet", "symbol", ss.sym.String(), "waited", now.Sub(ss.pendSince))
 			ss.csSeen = false
 		}
 		quiet := now.Sub(ss.pendSeen)
-		if quiet < h.maxHold && (quiet < h.quiet || backlog > 0 || h.short(ss)) {
-			keep = append(keep, ss)
-			continue
+		if quiet >= h.maxHold || (quiet >= h.quiet && backlog == 0 && !h.short(ss)) {
+			ready = append(ready, ss)
 		}
+	}
+	h.ready = ready
+	for _, ss := range ready {
 		if !h.reportSym(ss) {
-			h.pend = append(keep, h.pend[i+1:]...)
 			return false
 		}
 	}
-	clear(h.pend[len(keep):])
-	h.pend = keep
+	clear(ready)
 	return true
 }
 
@@ -341,7 +349,7 @@ func (h *bookStream) invalid(ss *streamSym, err error) bool {
 // event when it stops being live. Whatever update ss held is reported
 // with it.
 func (h *bookStream) reportSym(ss *streamSym) bool {
-	ss.pending = false
+	h.unhold(ss)
 	if h.emit == nil {
 		return true
 	}

@@ -36,6 +36,7 @@ type streamSym struct {
 	// update frames applied but not reported yet: since when, and when
 	// the last one was handled (local clock)
 	pending             bool
+	pendIdx             int // index in the stream's held list
 	pendSince, pendSeen time.Time
 	csSeen              bool   // the channel sends checksums on this connection
 	shown               [2]int // bids, asks in the last live report

@@ -182,7 +182,7 @@ type bookStream struct {
 	sub        *operators.Subscription
 	// Changes applied to the engine but not reported yet (see
 	// StreamBooks): the symbols holding one, and the idle-flush timing.
-	pend           []*streamSym
+	pend, ready    []*streamSym // ready: flushIdle's scratch
 	quiet, maxHold time.Duration
 	now            func() time.Time // nil: time.Now
 	// counters (consumer goroutine only)
@@ -402,12 +402,23 @@ func rowsTime(rows []l2Row) int64 {
 // unknown), last touched now.
 func (h *bookStream) hold(ss *streamSym, t int64) {
 	if !ss.pending {
-		ss.pending = true
-		ss.pendTime = 0
+		ss.pending, ss.pendTime, ss.pendIdx = true, 0, len(h.pend)
 		h.pend = append(h.pend, ss)
 	}
 	ss.pendTime = max(ss.pendTime, t)
 	ss.pendSeen = h.clock()
+}
+
+// unhold forgets ss's held change (it is being reported).
+func (h *bookStream) unhold(ss *streamSym) {
+	if !ss.pending {
+		return
+	}
+	ss.pending = false
+	last := h.pend[len(h.pend)-1]
+	h.pend[ss.pendIdx], last.pendIdx = last, ss.pendIdx
+	h.pend[len(h.pend)-1] = nil
+	h.pend = h.pend[:len(h.pend)-1]
 }
 
 func (h *bookStream) clock() time.Time {
@@ -431,23 +442,20 @@ func (h *bookStream) quietPeriod() time.Duration { return h.quiet }
 // a side with fewer of the requested levels than the last report is held
 // until a later message proves it complete, or maxHold.
 func (h *bookStream) flushIdle(now time.Time, backlog int) bool {
-	keep := h.pend[:0]
-	for i, ss := range h.pend {
-		if !ss.pending {
-			continue
-		}
+	ready := h.ready[:0]
+	for _, ss := range h.pend {
 		quiet := now.Sub(ss.pendSeen)
-		if quiet < h.maxHold && (quiet < h.quiet || backlog > 0 || h.short(ss)) {
-			keep = append(keep, ss)
-			continue
+		if quiet >= h.maxHold || (quiet >= h.quiet && backlog == 0 && !h.short(ss)) {
+			ready = append(ready, ss)
 		}
+	}
+	h.ready = ready
+	for _, ss := range ready {
 		if !h.reportSym(ss) {
-			h.pend = append(keep, h.pend[i+1:]...)
 			return false
 		}
 	}
-	clear(h.pend[len(keep):])
-	h.pend = keep
+	clear(ready)
 	return true
 }
 
@@ -472,7 +480,7 @@ func (h *bookStream) invalidate(ss *streamSym, reason error) {
 // event when it stops being live. Whatever change ss held is reported
 // with it.
 func (h *bookStream) reportSym(ss *streamSym) bool {
-	ss.pending = false
+	h.unhold(ss)
 	notLive := func() bool {
 		if !ss.live {
 			return true

@@ -33,6 +33,7 @@ type streamSym struct {
 	// a change applied but not reported yet: its venue time (0 if its
 	// rows carry none) and when its last message was handled (local)
 	pending  bool
+	pendIdx  int // index in the stream's held list
 	pendTime int64
 	pendSeen time.Time
 	shown    [3]int // levels per side in the last live report (by domain.Side)
