@@ -624,7 +624,6 @@ func TestKnownBugCoinbaseBookStreamBehindTheLocalClock(t *testing.T) {
 // timestamp, or the read buffer is drained; Bitfinex: at the checksum
 // frame when checksums are on) would fix it.
 func TestKnownBugBookStreamsStoreHalfAppliedChanges(t *testing.T) {
-	knownBug(t, "pype stream --type book stores half-applied book changes on bitmex and bitfinex")
 	for _, tc := range []struct {
 		venue, symbol string
 		// BitMEX books carry the venue's time: a faster market (started in
