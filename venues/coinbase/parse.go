@@ -6,11 +6,13 @@ import (
 	"github.com/govalues/decimal"
 
 	"github.com/pype-go/pype/domain"
+	"github.com/pype-go/pype/venues/internal/jsonscan"
 )
 
 // This file decodes Coinbase Exchange REST payloads with the allocation-
-// light scanner in scan.go; decimals are read by govalues/decimal straight
-// from the venue's text (strings, or bare JSON numbers in candles).
+// light scanner in scan.go (venues/internal/jsonscan); decimals are read by
+// govalues/decimal straight from the venue's text (strings, or bare JSON
+// numbers in candles).
 
 // parseCandles decodes GET /products/{id}/candles:
 // [[time, low, high, open, close, volume], ...], newest first, time in Unix
@@ -19,46 +21,48 @@ import (
 // volume nor a trade count (both stay zero).
 func parseCandles(body []byte, dst []domain.OHLCBar) ([]domain.OHLCBar, error) {
 	s := newScanner("candles", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var b domain.OHLCBar
 		col := 0
-		for m := s.enterArray(); m; m = s.moreArray() {
+		for m := s.EnterArray(); m; m = s.MoreArray() {
 			switch col {
 			case 0:
-				t := s.scalar()
-				sec, ok := atoi(t)
-				if !ok && s.err == nil {
+				s.Peek()
+				at := s.Pos()
+				t := s.Scalar()
+				sec, ok := jsonscan.ParseInt(t)
+				if !ok && !s.Failed() {
 					// A float time ("1704085200.0") from a proxy: read it exactly.
 					var d decimal.Decimal
 					if err := d.UnmarshalText(t); err != nil || !d.IsInt() {
-						s.fail("invalid candle time " + strconv.Quote(string(t)))
+						s.FailAt(at, "invalid candle time "+strconv.Quote(string(t)))
 					} else {
 						sec, _, _ = d.Int64(0)
 					}
 				}
 				b.OpenTime = domain.SecondsToNanos(sec)
 			case 1:
-				b.Low = s.dec()
+				b.Low = s.Dec()
 			case 2:
-				b.High = s.dec()
+				b.High = s.Dec()
 			case 3:
-				b.Open = s.dec()
+				b.Open = s.Dec()
 			case 4:
-				b.Close = s.dec()
+				b.Close = s.Dec()
 			case 5:
-				b.Volume = s.dec()
+				b.Volume = s.Dec()
 			default:
-				s.skip()
+				s.Skip()
 			}
 			col++
 		}
-		if col < 6 && s.err == nil {
-			s.fail("candle row with " + strconv.Itoa(col) + " columns (want 6: time, low, high, open, close, volume)")
+		if col < 6 && !s.Failed() {
+			s.Fail("candle row with " + strconv.Itoa(col) + " columns (want 6: time, low, high, open, close, volume)")
 		}
 		dst = append(dst, b)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // trade is one REST or WebSocket trade with its numeric id.
@@ -85,33 +89,33 @@ func takerSide(maker []byte) (domain.Side, bool) {
 // skipped.
 func (s *scanner) tradeObject(t *trade) {
 	seen := 0
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "trade_id":
-			t.ID = s.int()
+			t.ID = s.Int()
 			seen |= 1
 		case "side":
-			side, ok := takerSide(s.str())
-			if !ok && s.err == nil {
-				s.fail("side is neither buy nor sell")
+			side, ok := takerSide(s.Str())
+			if !ok && !s.Failed() {
+				s.Fail("side is neither buy nor sell")
 			}
 			t.Trade.Side = side
 			seen |= 2
 		case "size":
-			t.Trade.Amount = s.dec()
+			t.Trade.Amount = s.Dec()
 			seen |= 4
 		case "price":
-			t.Trade.Price = s.dec()
+			t.Trade.Price = s.Dec()
 			seen |= 8
 		case "time":
 			t.Trade.Time = s.time()
 			seen |= 16
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 31 && s.err == nil {
-		s.fail("trade without one of trade_id, side, size, price, time")
+	if seen != 31 && !s.Failed() {
+		s.Fail("trade without one of trade_id, side, size, price, time")
 	}
 	t.Trade.ID = strconv.FormatInt(t.ID, 10)
 }
@@ -121,38 +125,38 @@ func (s *scanner) tradeObject(t *trade) {
 // the venue's order.
 func parseTrades(body []byte, dst []trade) ([]trade, error) {
 	s := newScanner("trades", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var t trade
 		s.tradeObject(&t)
 		dst = append(dst, t)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // levels reads [[price, size, ...], ...] (REST book rows [price, size,
 // num_orders], WS snapshot rows [price, size]) appending to dst. A side may
 // be null.
 func (s *scanner) levels(dst []domain.BookLevel) []domain.BookLevel {
-	if s.null() {
+	if s.Null() {
 		return dst
 	}
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var lv domain.BookLevel
 		col := 0
-		for m := s.enterArray(); m; m = s.moreArray() {
+		for m := s.EnterArray(); m; m = s.MoreArray() {
 			switch col {
 			case 0:
-				lv.Price = s.dec()
+				lv.Price = s.Dec()
 			case 1:
-				lv.Amount = s.dec()
+				lv.Amount = s.Dec()
 			default:
-				s.skip()
+				s.Skip()
 			}
 			col++
 		}
-		if col < 2 && s.err == nil {
-			s.fail("book level with fewer than 2 columns")
+		if col < 2 && !s.Failed() {
+			s.Fail("book level with fewer than 2 columns")
 		}
 		dst = append(dst, lv)
 	}
@@ -167,8 +171,8 @@ func parseBook(body []byte) (domain.BookSnapshot, error) {
 	s := newScanner("book", body)
 	var b domain.BookSnapshot
 	seen := 0
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "bids":
 			b.Bids = s.levels(b.Bids)
 			seen |= 1
@@ -176,20 +180,20 @@ func parseBook(body []byte) (domain.BookSnapshot, error) {
 			b.Asks = s.levels(b.Asks)
 			seen |= 2
 		case "sequence":
-			b.Seq = s.int()
+			b.Seq = s.Int()
 		case "time":
-			if !s.null() {
+			if !s.Null() {
 				b.Time = s.time()
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	s.end()
-	if s.err == nil && seen != 3 {
-		s.fail("book without bids or asks")
+	s.End()
+	if !s.Failed() && seen != 3 {
+		s.Fail("book without bids or asks")
 	}
-	return b, s.err
+	return b, s.err()
 }
 
 // product is one entry of GET /products.
@@ -207,18 +211,18 @@ type product struct {
 func parseProducts(body []byte) ([]domain.Market, error) {
 	s := newScanner("products", body)
 	var out []domain.Market
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var p product
 		s.productObject(&p)
-		if s.err != nil {
+		if s.Failed() {
 			break
 		}
 		if m, ok := p.market(); ok {
 			out = append(out, m)
 		}
 	}
-	s.end()
-	return out, s.err
+	s.End()
+	return out, s.err()
 }
 
 // parseProduct decodes GET /products/{id}.
@@ -226,9 +230,9 @@ func parseProduct(body []byte) (domain.Market, bool, error) {
 	s := newScanner("product", body)
 	var p product
 	s.productObject(&p)
-	s.end()
-	if s.err != nil {
-		return domain.Market{}, false, s.err
+	s.End()
+	if s.Failed() {
+		return domain.Market{}, false, s.err()
 	}
 	m, ok := p.market()
 	return m, ok, nil
@@ -236,27 +240,28 @@ func parseProduct(body []byte) (domain.Market, bool, error) {
 
 func (s *scanner) productObject(p *product) {
 	optDec := func() decimal.Decimal {
-		if s.null() {
+		if s.Null() {
 			return decimal.Decimal{}
 		}
-		t := s.scalar()
+		s.Peek()
+		at := s.Pos()
+		t := s.Scalar()
 		var d decimal.Decimal
-		if len(t) > 0 && s.err == nil {
+		if len(t) > 0 && !s.Failed() {
 			if err := d.UnmarshalText(t); err != nil {
-				s.i -= len(t)
-				s.fail("invalid decimal " + strconv.Quote(string(t)))
+				s.FailAt(at, "invalid decimal "+strconv.Quote(string(t)))
 			}
 		}
 		return d
 	}
 	optStr := func() string {
-		if s.null() {
+		if s.Null() {
 			return ""
 		}
-		return string(s.str())
+		return string(s.Str())
 	}
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "id":
 			p.ID = optStr()
 		case "base_currency":
@@ -276,15 +281,15 @@ func (s *scanner) productObject(p *product) {
 		case "status":
 			p.Status = optStr()
 		case "trading_disabled":
-			if !s.null() {
-				p.TradingDisabled = s.bool()
+			if !s.Null() {
+				p.TradingDisabled = s.Bool()
 			}
 		case "cancel_only":
-			if !s.null() {
-				p.Cancel = s.bool()
+			if !s.Null() {
+				p.Cancel = s.Bool()
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
 }
@@ -319,28 +324,28 @@ func parseServerTime(body []byte) (int64, error) {
 	s := newScanner("time", body)
 	var ns int64
 	var have bool
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "iso":
 			ns, have = s.time(), true
 		case "epoch":
-			d := s.dec()
-			if !have && s.err == nil {
+			d := s.Dec()
+			if !have && !s.Failed() {
 				whole, frac, ok := d.Int64(9)
 				if !ok {
-					s.fail("epoch out of range")
+					s.Fail("epoch out of range")
 				}
 				ns, have = whole*1e9+frac, true
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	s.end()
-	if s.err == nil && !have {
-		s.fail("time without iso or epoch")
+	s.End()
+	if !s.Failed() && !have {
+		s.Fail("time without iso or epoch")
 	}
-	return ns, s.err
+	return ns, s.err()
 }
 
 // parseErrorBody reads Coinbase's error body {"message":"NotFound"}.
@@ -348,17 +353,17 @@ func parseErrorBody(body []byte) (string, bool) {
 	s := newScanner("error", body)
 	var msg string
 	found := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "message":
-			if !s.null() {
-				msg, found = string(s.str()), true
+			if !s.Null() {
+				msg, found = string(s.Str()), true
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if s.err != nil {
+	if s.Failed() {
 		return "", false
 	}
 	return msg, found

@@ -70,20 +70,20 @@ func classifySoft(status int, _ http.Header, body []byte) error {
 	}
 	s := newScanner("error", b)
 	msg, other := "", false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "message":
-			if !s.null() {
-				msg = string(s.str())
+			if !s.Null() {
+				msg = string(s.Str())
 			}
 		case "reason", "error", "type":
-			s.skip()
+			s.Skip()
 		default:
 			other = true
-			s.skip()
+			s.Skip()
 		}
 	}
-	if s.err != nil || other || msg == "" {
+	if s.Failed() || other || msg == "" {
 		return nil
 	}
 	lower := strings.ToLower(msg)

@@ -75,38 +75,38 @@ func parseWS(data []byte, m *wsMsg) error {
 		fAsks
 		fChanges
 	)
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch string(s.key()) {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch string(s.Key()) {
 		case "type":
-			m.Kind = kindOf(s.str())
+			m.Kind = kindOf(s.Str())
 		case "product_id":
-			m.Product = s.str()
+			m.Product = s.Str()
 			seen |= fProduct
 		case "sequence":
-			m.Seq = s.int()
+			m.Seq = s.Int()
 		case "time":
-			if !s.null() {
+			if !s.Null() {
 				m.Time = s.time()
 				seen |= fTime
 			}
 		case "trade_id":
-			m.Trade.ID = s.int()
+			m.Trade.ID = s.Int()
 			seen |= fTradeID
 		case "last_trade_id":
-			m.LastTradeID = s.int()
+			m.LastTradeID = s.Int()
 		case "side":
 			// In match messages the side is the maker's (see takerSide);
 			// ticker messages (not read) carry the taker's.
-			side, ok := takerSide(s.str())
+			side, ok := takerSide(s.Str())
 			if ok {
 				m.Trade.Trade.Side = side
 				seen |= fSide
 			}
 		case "size":
-			m.Trade.Trade.Amount = s.dec()
+			m.Trade.Trade.Amount = s.Dec()
 			seen |= fSize
 		case "price":
-			m.Trade.Trade.Price = s.dec()
+			m.Trade.Trade.Price = s.Dec()
 			seen |= fPrice
 		case "bids":
 			m.Bids = s.levels(m.Bids)
@@ -118,18 +118,18 @@ func parseWS(data []byte, m *wsMsg) error {
 			m.Bids, m.Asks = s.changes(m.Bids, m.Asks)
 			seen |= fChanges
 		case "message":
-			m.Message = string(s.str())
+			m.Message = string(s.Str())
 		case "reason":
-			if !s.null() {
-				m.Reason = string(s.str())
+			if !s.Null() {
+				m.Reason = string(s.Str())
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	s.end()
-	if s.err != nil {
-		return s.err
+	s.End()
+	if s.Failed() {
+		return s.err()
 	}
 	need := 0
 	switch m.Kind {
@@ -145,8 +145,8 @@ func parseWS(data []byte, m *wsMsg) error {
 		need = fProduct
 	}
 	if seen&need != need {
-		s.fail("message of type " + kindName(m.Kind) + " lacks a required field")
-		return s.err
+		s.Fail("message of type " + kindName(m.Kind) + " lacks a required field")
+		return s.err()
 	}
 	return nil
 }
@@ -158,32 +158,32 @@ func kindName(k msgKind) string {
 // changes reads l2update changes [["buy"|"sell", price, size], ...] into
 // bids (buy) and asks (sell). A size of 0 removes the level.
 func (s *scanner) changes(bids, asks []domain.BookLevel) ([]domain.BookLevel, []domain.BookLevel) {
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var lv domain.BookLevel
 		buy, col := false, 0
-		for m := s.enterArray(); m; m = s.moreArray() {
+		for m := s.EnterArray(); m; m = s.MoreArray() {
 			switch col {
 			case 0:
-				switch string(s.str()) {
+				switch string(s.Str()) {
 				case "buy":
 					buy = true
 				case "sell":
 				default:
-					if s.err == nil {
-						s.fail("change side is neither buy nor sell")
+					if !s.Failed() {
+						s.Fail("change side is neither buy nor sell")
 					}
 				}
 			case 1:
-				lv.Price = s.dec()
+				lv.Price = s.Dec()
 			case 2:
-				lv.Amount = s.dec()
+				lv.Amount = s.Dec()
 			default:
-				s.skip()
+				s.Skip()
 			}
 			col++
 		}
-		if col < 3 && s.err == nil {
-			s.fail("l2update change with fewer than 3 columns")
+		if col < 3 && !s.Failed() {
+			s.Fail("l2update change with fewer than 3 columns")
 		}
 		if buy {
 			bids = append(bids, lv)
