@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,11 +34,6 @@ type venueCase struct {
 	// backfill is refused with a message containing refusal.
 	tradeSpan time.Duration
 	refusal   string
-	// halfSteps: a known bug, the venue's streamed books include states
-	// between the messages of one change (see
-	// TestKnownBugBookStreamsStoreHalfAppliedChanges); only their shape is
-	// checked.
-	halfSteps bool
 }
 
 // venueTradesTo ends the trade backfills: an hour before the frozen now,
@@ -54,9 +48,9 @@ var venueCases = []venueCase{
 	{venue: "bybit", symbol: "BTC/USDT", span: "1h", quoteVolume: true, refusal: "https://public.bybit.com/"},
 	// OKX pages hold 100 trades, at 20 requests per 2 s: 20 minutes.
 	{venue: "okx", symbol: "BTC/USDT", span: "1h", quoteVolume: true, tradeSpan: 20 * time.Minute},
-	{venue: "bitfinex", symbol: "BTC/USD", span: "1h", tradeSpan: 2 * time.Hour, halfSteps: true},
+	{venue: "bitfinex", symbol: "BTC/USD", span: "1h", tradeSpan: 2 * time.Hour},
 	// BitMEX pages hold 1000 trades: an hour is 8.
-	{venue: "bitmex", symbol: "BTC/USD:perp", span: "1h", tradeCount: true, tradeSpan: time.Hour, halfSteps: true},
+	{venue: "bitmex", symbol: "BTC/USD:perp", span: "1h", tradeCount: true, tradeSpan: time.Hour},
 }
 
 // venueTradeTruth returns the simulator's trades of a venue in [from, to)
@@ -507,12 +501,6 @@ func testVenueStream(t *testing.T, vc venueCase) {
 		t.Fatalf("%d book snapshots in 1.5 s", len(books))
 	}
 	for _, b := range books {
-		if vc.halfSteps {
-			if len(b.Bids) == 0 || len(b.Asks) == 0 || len(b.Bids) > 10 || len(b.Asks) > 10 {
-				t.Fatalf("book at %s: %d bids, %d asks", domain.FormatNs(b.TsNs), len(b.Bids), len(b.Asks))
-			}
-			continue
-		}
 		if !recentVenueBook(t, bookSim, vc, b, 10) {
 			t.Fatalf("the book stored at %s is not the venue's then: %+v", domain.FormatNs(b.TsNs), b)
 		}
@@ -555,19 +543,6 @@ func sameLevels(got [][2]json.Number, want []domain.BookLevel) bool {
 	return true
 }
 
-// knownBug skips a test that reproduces a reported bug not fixed yet,
-// unless PYPE_KNOWN_BUGS is set:
-//
-//	PYPE_KNOWN_BUGS=1 go test -run KnownBug ./cmd/pype/
-//
-// Remove the call with the fix.
-func knownBug(t *testing.T, what string) {
-	t.Helper()
-	if os.Getenv("PYPE_KNOWN_BUGS") == "" {
-		t.Skip("known bug, set PYPE_KNOWN_BUGS=1 to run: " + what)
-	}
-}
-
 // readBooks reads a book dataset back as JSON lines.
 func readBooks(t *testing.T, env environment, data, venue, symbol string) []bookLine {
 	t.Helper()
@@ -588,17 +563,14 @@ type bookLine struct {
 	Bids, Asks [][2]json.Number
 }
 
-// TestKnownBugCoinbaseBookStreamBehindTheLocalClock: Coinbase's level2
-// snapshot carries no time, so venues/coinbase yields the first book of a
-// stream with Time 0 (books.go, message: msgSnapshot); app.Stream then
-// stamps it with the local receive time and throttles the later books,
-// which carry the venue's time, against that (app/stream.go, case
-// it.book != nil: t = b.RecvTime when b.Time is 0, then t < ds.lastBook +
-// every). When the venue's clock is behind the local one — here a
-// simulator replaying an hour ago, as `pype sim --now` does — every book
-// after the first is dropped until the venue's clock catches up: one
-// snapshot instead of about 15.
-func TestKnownBugCoinbaseBookStreamBehindTheLocalClock(t *testing.T) {
+// TestCoinbaseBookStreamBehindTheLocalClock is a regression test: Coinbase's
+// level2 snapshot carries no time; the adapter once yielded it with Time 0
+// and app.Stream throttled later books (venue time) against the local
+// receive time, so with the venue's clock behind the local one (`pype sim
+// --now` in the past) every book after the first was dropped. Now the
+// snapshot is stamped with the venue's clock estimate and app.Stream samples
+// each symbol on one clock.
+func TestCoinbaseBookStreamBehindTheLocalClock(t *testing.T) {
 	s := simtest.Start(t, simtest.Venues("coinbase"), simtest.Seed(liveSeed), simtest.Now(time.Now().Add(-time.Hour)), simtest.History(time.Hour))
 	env := venuesEnv(t, s, time.Time{}, "coinbase")
 	data := t.TempDir()
@@ -609,21 +581,14 @@ func TestKnownBugCoinbaseBookStreamBehindTheLocalClock(t *testing.T) {
 	}
 }
 
-// TestKnownBugBookStreamsStoreHalfAppliedChanges: BitMEX sends each change
-// of its book as up to three messages (delete, insert, update), Bitfinex as
-// one frame per level followed by a checksum frame, and venues/bitmex
-// (books.go: bookStream.change → reportSym) and venues/bitfinex (books.go:
-// bookStream.frame → reportSym) yield a live BookEvent after every message,
-// so consumers see books the venue never had between them: sides short of
-// the requested depth, new best levels missing, sizes not yet updated.
-// app.Stream stores such states (the first event after each --book-every
-// interval is usually the first message of a change). The adapters' own
-// tests check only the last event of each change (e.g. venues/bitmex
-// stream_sim_test.go, TestSimBooksStayEqualToTheVenue). Emitting once a
-// change is complete (BitMEX: when the next message has a later
-// timestamp, or the read buffer is drained; Bitfinex: at the checksum
-// frame when checksums are on) would fix it.
-func TestKnownBugBookStreamsStoreHalfAppliedChanges(t *testing.T) {
+// TestBookStreamsStoreOnlyCompleteChanges is a regression test: BitMEX sends
+// each book change as up to three messages (delete, insert, update) and
+// Bitfinex as one frame per level then a checksum frame; the adapters once
+// reported a live book after every message, so the store received states
+// the venue never had. They now report a change once it is complete
+// (BitMEX: a later timestamp or a quiet symbol; Bitfinex: the checksum
+// frame), and every stored book must be the venue's book at its time.
+func TestBookStreamsStoreOnlyCompleteChanges(t *testing.T) {
 	for _, tc := range []struct {
 		venue, symbol string
 		// BitMEX books carry the venue's time: a faster market (started in
