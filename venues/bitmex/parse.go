@@ -33,13 +33,13 @@ func roundSignificant(d decimal.Decimal, digits int) decimal.Decimal {
 // row's symbol (a root-symbol filter such as "XBT" would mix instruments).
 func parseBuckets(body []byte, span domain.Span, venueSym string, dst []domain.OHLCBar) ([]domain.OHLCBar, error) {
 	s := newScanner("trade/bucketed", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var b domain.OHLCBar
 		s.bucketObject(&b, span, venueSym, nil)
 		dst = append(dst, b)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // bucketObject reads one bucket (REST row or tradeBin row) as a closed bar
@@ -48,17 +48,17 @@ func parseBuckets(body []byte, span domain.Span, venueSym string, dst []domain.O
 func (s *scanner) bucketObject(b *domain.OHLCBar, span domain.Span, venueSym string, symbol *[]byte) {
 	var ts int64
 	seen := 0
-	for m := s.enterObject(); m; m = s.moreObject() {
-		switch string(s.key()) {
+	for m := s.EnterObject(); m; m = s.MoreObject() {
+		switch string(s.Key()) {
 		case "timestamp":
 			ts = s.time()
 			seen |= 1
 		case "symbol":
-			sym := s.str()
+			sym := s.Str()
 			if symbol != nil {
 				*symbol = sym
-			} else if venueSym != "" && string(sym) != venueSym && s.err == nil {
-				s.fail("row of symbol " + string(sym) + " in a page asked for " + venueSym)
+			} else if venueSym != "" && string(sym) != venueSym && !s.Failed() {
+				s.Fail("row of symbol " + string(sym) + " in a page asked for " + venueSym)
 			}
 		case "open":
 			b.Open, _ = s.optDec()
@@ -69,7 +69,7 @@ func (s *scanner) bucketObject(b *domain.OHLCBar, span domain.Span, venueSym str
 		case "close":
 			b.Close, _ = s.optDec()
 		case "trades":
-			if !s.null() {
+			if !s.Null() {
 				b.Trades = s.int()
 			}
 			seen |= 2
@@ -80,11 +80,11 @@ func (s *scanner) bucketObject(b *domain.OHLCBar, span domain.Span, venueSym str
 				b.QuoteVolume = roundSignificant(d, notionalDigits)
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 3 && s.err == nil {
-		s.fail("bucket without timestamp or trades")
+	if seen != 3 && !s.Failed() {
+		s.Fail("bucket without timestamp or trades")
 	}
 	b.OpenTime = span.Add(ts, -1)
 	b.Closed = true
@@ -94,36 +94,36 @@ func (s *scanner) bucketObject(b *domain.OHLCBar, span domain.Span, venueSym str
 // trdMatchID, Amount is size (contracts), Side the taker side.
 func parseTrades(body []byte, venueSym string, dst []domain.Trade) ([]domain.Trade, error) {
 	s := newScanner("trade", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var t domain.Trade
 		s.tradeObject(&t, venueSym, nil)
 		dst = append(dst, t)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // tradeObject reads one trade object (REST row or WebSocket trade row).
 // With symbol set it receives the row's symbol instead of checking it.
 func (s *scanner) tradeObject(t *domain.Trade, venueSym string, symbol *[]byte) {
 	seen := 0
-	for m := s.enterObject(); m; m = s.moreObject() {
-		switch string(s.key()) {
+	for m := s.EnterObject(); m; m = s.MoreObject() {
+		switch string(s.Key()) {
 		case "timestamp":
 			t.Time = s.time()
 			seen |= 1
 		case "symbol":
-			sym := s.str()
+			sym := s.Str()
 			if symbol != nil {
 				*symbol = sym
-			} else if venueSym != "" && string(sym) != venueSym && s.err == nil {
-				s.fail("row of symbol " + string(sym) + " in a page asked for " + venueSym)
+			} else if venueSym != "" && string(sym) != venueSym && !s.Failed() {
+				s.Fail("row of symbol " + string(sym) + " in a page asked for " + venueSym)
 			}
 		case "side":
-			if s.null() {
+			if s.Null() {
 				continue
 			}
-			switch string(s.str()) {
+			switch string(s.Str()) {
 			case "Buy":
 				t.Side = domain.Buy
 			case "Sell":
@@ -132,20 +132,20 @@ func (s *scanner) tradeObject(t *domain.Trade, venueSym string, symbol *[]byte) 
 				t.Side = domain.SideUnknown
 			}
 		case "size":
-			t.Amount = s.dec()
+			t.Amount = s.Dec()
 			seen |= 2
 		case "price":
-			t.Price = s.dec()
+			t.Price = s.Dec()
 			seen |= 4
 		case "trdMatchID":
-			t.ID = string(s.str())
+			t.ID = string(s.Str())
 			seen |= 8
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 15 && s.err == nil {
-		s.fail("trade without one of timestamp, size, price, trdMatchID")
+	if seen != 15 && !s.Failed() {
+		s.Fail("trade without one of timestamp, size, price, trdMatchID")
 	}
 }
 
@@ -164,46 +164,46 @@ type l2Row struct {
 func (s *scanner) l2Object(r *l2Row) {
 	*r = l2Row{}
 	seen := 0
-	for m := s.enterObject(); m; m = s.moreObject() {
-		switch string(s.key()) {
+	for m := s.EnterObject(); m; m = s.MoreObject() {
+		switch string(s.Key()) {
 		case "symbol":
-			r.Symbol = s.str()
+			r.Symbol = s.Str()
 		case "id":
 			r.ID = s.int()
 			seen |= 1
 		case "side":
-			switch string(s.str()) {
+			switch string(s.Str()) {
 			case "Buy":
 				r.Side = domain.Buy
 			case "Sell":
 				r.Side = domain.Sell
 			default:
-				if s.err == nil {
-					s.fail("order-book side is neither Buy nor Sell")
+				if !s.Failed() {
+					s.Fail("order-book side is neither Buy nor Sell")
 				}
 			}
 			seen |= 2
 		case "size":
-			if s.null() {
+			if s.Null() {
 				continue
 			}
-			r.Size, r.HasSize = s.dec(), true
+			r.Size, r.HasSize = s.Dec(), true
 		case "price":
-			if s.null() {
+			if s.Null() {
 				continue
 			}
-			r.Price, r.HasPrice = s.dec(), true
+			r.Price, r.HasPrice = s.Dec(), true
 		case "timestamp":
-			if s.null() {
+			if s.Null() {
 				continue
 			}
 			r.Time = s.time()
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	if seen != 3 && s.err == nil {
-		s.fail("order-book level without id or side")
+	if seen != 3 && !s.Failed() {
+		s.Fail("order-book level without id or side")
 	}
 }
 
@@ -213,17 +213,17 @@ func parseL2(body []byte, venueSym string) (domain.BookSnapshot, error) {
 	s := newScanner("orderBook/L2", body)
 	var b domain.BookSnapshot
 	var r l2Row
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		s.l2Object(&r)
-		if s.err != nil {
+		if s.Failed() {
 			break
 		}
 		if venueSym != "" && string(r.Symbol) != venueSym {
-			s.fail("level of symbol " + string(r.Symbol) + " in a book asked for " + venueSym)
+			s.Fail("level of symbol " + string(r.Symbol) + " in a book asked for " + venueSym)
 			break
 		}
 		if !r.HasPrice || !r.HasSize {
-			s.fail("order-book level without price or size")
+			s.Fail("order-book level without price or size")
 			break
 		}
 		l := domain.BookLevel{Price: r.Price, Amount: r.Size}
@@ -234,9 +234,9 @@ func parseL2(body []byte, venueSym string) (domain.BookSnapshot, error) {
 		}
 		b.Time = max(b.Time, r.Time)
 	}
-	s.end()
-	if s.err != nil {
-		return domain.BookSnapshot{}, s.err
+	s.End()
+	if s.Failed() {
+		return domain.BookSnapshot{}, s.err()
 	}
 	slices.SortFunc(b.Bids, func(x, y domain.BookLevel) int { return y.Price.Cmp(x.Price) })
 	slices.SortFunc(b.Asks, func(x, y domain.BookLevel) int { return x.Price.Cmp(y.Price) })
@@ -247,30 +247,30 @@ func parseL2(body []byte, venueSym string) (domain.BookSnapshot, error) {
 // ok is false when the body is not of that shape.
 func parseErrorBody(body []byte) (name, msg string, ok bool) {
 	s := newScanner("error", body)
-	if s.peek() != '{' {
+	if s.Peek() != '{' {
 		return "", "", false
 	}
-	for more := s.enterObject(); more; more = s.moreObject() {
-		if string(s.key()) != "error" {
-			s.skip()
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		if string(s.Key()) != "error" {
+			s.Skip()
 			continue
 		}
-		if s.peek() == '"' {
-			msg, ok = string(s.str()), true
+		if s.Peek() == '"' {
+			msg, ok = string(s.Str()), true
 			continue
 		}
-		for m := s.enterObject(); m; m = s.moreObject() {
-			switch string(s.key()) {
+		for m := s.EnterObject(); m; m = s.MoreObject() {
+			switch string(s.Key()) {
 			case "message":
-				msg, ok = string(s.str()), true
+				msg, ok = string(s.Str()), true
 			case "name":
-				name = string(s.str())
+				name = string(s.Str())
 			default:
-				s.skip()
+				s.Skip()
 			}
 		}
 	}
-	return name, msg, ok && s.err == nil
+	return name, msg, ok && !s.Failed()
 }
 
 // parseRoot decodes GET / ({"name":"BitMEX API","version":…,
@@ -279,9 +279,9 @@ func parseRoot(body []byte) (int64, error) {
 	s := newScanner("api root", body)
 	var ts int64
 	found := false
-	for more := s.enterObject(); more; more = s.moreObject() {
-		if string(s.key()) == "timestamp" {
-			if s.peek() == '"' {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		if string(s.Key()) == "timestamp" {
+			if s.Peek() == '"' {
 				ts = s.time()
 			} else {
 				ts = domain.MillisToNanos(s.int())
@@ -289,11 +289,11 @@ func parseRoot(body []byte) (int64, error) {
 			found = true
 			continue
 		}
-		s.skip()
+		s.Skip()
 	}
-	if !found && s.err == nil {
-		s.fail("no timestamp")
+	if !found && !s.Failed() {
+		s.Fail("no timestamp")
 	}
-	s.end()
-	return ts, s.err
+	s.End()
+	return ts, s.err()
 }

@@ -49,54 +49,54 @@ func (in Instrument) isPerpetual() bool {
 func parseInstruments(body []byte) ([]Instrument, error) {
 	s := newScanner("instrument/active", body)
 	var out []Instrument
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var in Instrument
-		for m := s.enterObject(); m; m = s.moreObject() {
-			k := s.key()
-			if s.null() {
+		for m := s.EnterObject(); m; m = s.MoreObject() {
+			k := s.Key()
+			if s.Null() {
 				continue
 			}
 			switch string(k) {
 			case "symbol":
-				in.Symbol = string(s.str())
+				in.Symbol = string(s.Str())
 			case "rootSymbol":
-				in.RootSymbol = string(s.str())
+				in.RootSymbol = string(s.Str())
 			case "typ":
-				in.Typ = string(s.str())
+				in.Typ = string(s.Str())
 			case "state":
-				in.State = string(s.str())
+				in.State = string(s.Str())
 			case "underlying":
-				in.Underlying = string(s.str())
+				in.Underlying = string(s.Str())
 			case "quoteCurrency":
-				in.QuoteCurrency = string(s.str())
+				in.QuoteCurrency = string(s.Str())
 			case "settlCurrency":
-				in.SettlCurrency = string(s.str())
+				in.SettlCurrency = string(s.Str())
 			case "tickSize":
-				in.TickSize = s.dec()
+				in.TickSize = s.Dec()
 			case "lotSize":
-				in.LotSize = s.dec()
+				in.LotSize = s.Dec()
 			case "multiplier":
-				in.Multiplier = s.dec()
+				in.Multiplier = s.Dec()
 			case "maxOrderQty":
-				in.MaxOrderQty = s.dec()
+				in.MaxOrderQty = s.Dec()
 			case "isInverse":
-				in.IsInverse = s.bool()
+				in.IsInverse = s.Bool()
 			case "isQuanto":
-				in.IsQuanto = s.bool()
+				in.IsQuanto = s.Bool()
 			case "listing":
 				in.Listing = s.time()
 			case "expiry":
 				in.Expiry = s.time()
 			default:
-				s.skip()
+				s.Skip()
 			}
 		}
 		if in.Symbol != "" {
 			out = append(out, in)
 		}
 	}
-	s.end()
-	return out, s.err
+	s.End()
+	return out, s.err()
 }
 
 // symbolTable maps canonical symbols to BitMEX's and back, built from the

@@ -50,103 +50,103 @@ type wsFrame struct {
 func parseFrame(b []byte, f *wsFrame) error {
 	*f = wsFrame{Remaining: -1}
 	s := newScanner("realtime frame", b)
-	for more := s.enterObject(); more; more = s.moreObject() {
-		switch k := string(s.key()); k {
+	for more := s.EnterObject(); more; more = s.MoreObject() {
+		switch k := string(s.Key()); k {
 		case "table":
-			f.Table = s.str()
+			f.Table = s.Str()
 			f.Kind = frameTable
 		case "action":
-			f.Action = s.str()
+			f.Action = s.Str()
 		case "data":
-			f.Data = s.raw()
+			f.Data = s.Raw()
 		case "filter":
-			if s.peek() != '{' {
-				s.skip()
+			if s.Peek() != '{' {
+				s.Skip()
 				continue
 			}
-			for m := s.enterObject(); m; m = s.moreObject() {
-				if string(s.key()) == "symbol" && s.peek() == '"' {
-					f.FilterSymbol = s.str()
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				if string(s.Key()) == "symbol" && s.Peek() == '"' {
+					f.FilterSymbol = s.Str()
 					continue
 				}
-				s.skip()
+				s.Skip()
 			}
 		case "success":
-			s.skip()
+			s.Skip()
 			if f.Kind == frameUnknown {
 				f.Kind = frameAck
 			}
 		case "subscribe", "unsubscribe":
 			f.Op = []byte(k)
-			if s.peek() == '"' {
-				f.Topic = s.str()
+			if s.Peek() == '"' {
+				f.Topic = s.Str()
 			} else {
-				s.skip()
+				s.Skip()
 			}
 			f.Kind = frameAck
 		case "status":
 			f.Status = int(s.int())
 			f.Kind = frameError
 		case "error":
-			if s.peek() == '"' {
-				f.Error = string(s.str())
+			if s.Peek() == '"' {
+				f.Error = string(s.Str())
 			} else {
-				f.Error = string(s.raw())
+				f.Error = string(s.Raw())
 			}
 			f.Kind = frameError
 		case "request":
-			if s.peek() != '{' {
-				s.skip()
+			if s.Peek() != '{' {
+				s.Skip()
 				continue
 			}
-			for m := s.enterObject(); m; m = s.moreObject() {
-				switch string(s.key()) {
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				switch string(s.Key()) {
 				case "op":
-					if op := s.str(); len(f.Op) == 0 {
+					if op := s.Str(); len(f.Op) == 0 {
 						f.Op = op
 					}
 				case "args":
-					switch s.peek() {
+					switch s.Peek() {
 					case '"':
-						f.Args = append(f.Args, string(s.str()))
+						f.Args = append(f.Args, string(s.Str()))
 					case '[':
-						for a := s.enterArray(); a; a = s.moreArray() {
-							if s.peek() == '"' {
-								f.Args = append(f.Args, string(s.str()))
+						for a := s.EnterArray(); a; a = s.MoreArray() {
+							if s.Peek() == '"' {
+								f.Args = append(f.Args, string(s.Str()))
 							} else {
-								s.skip()
+								s.Skip()
 							}
 						}
 					default:
-						s.skip()
+						s.Skip()
 					}
 				default:
-					s.skip()
+					s.Skip()
 				}
 			}
 		case "info":
-			s.skip()
+			s.Skip()
 			if f.Kind == frameUnknown {
 				f.Kind = frameInfo
 			}
 		case "limit":
-			if s.peek() != '{' {
-				s.skip()
+			if s.Peek() != '{' {
+				s.Skip()
 				continue
 			}
-			for m := s.enterObject(); m; m = s.moreObject() {
-				if string(s.key()) == "remaining" {
+			for m := s.EnterObject(); m; m = s.MoreObject() {
+				if string(s.Key()) == "remaining" {
 					f.Remaining = int(s.int())
 					continue
 				}
-				s.skip()
+				s.Skip()
 			}
 		default:
-			s.skip()
+			s.Skip()
 		}
 	}
-	s.end()
-	return s.err
+	s.End()
+	return s.err()
 }
 
 // wsTrade is one trade row with its symbol.
@@ -158,13 +158,13 @@ type wsTrade struct {
 // parseTradeRows decodes a trade table's data array, appending to dst.
 func parseTradeRows(data []byte, dst []wsTrade) ([]wsTrade, error) {
 	s := newScanner("trade table", data)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var t wsTrade
 		s.tradeObject(&t.Trade, "", &t.Symbol)
 		dst = append(dst, t)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // wsBin is one tradeBin row with its symbol.
@@ -177,23 +177,23 @@ type wsBin struct {
 // /trade/bucketed, timestamp = close) as bars of span.
 func parseBinRows(data []byte, span domain.Span, dst []wsBin) ([]wsBin, error) {
 	s := newScanner("tradeBin table", data)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var b wsBin
 		s.bucketObject(&b.Bar, span, "", &b.Symbol)
 		dst = append(dst, b)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // parseL2Rows decodes an orderBookL2 table's data array, appending to dst.
 func parseL2Rows(data []byte, dst []l2Row) ([]l2Row, error) {
 	s := newScanner("orderBookL2 table", data)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		var r l2Row
 		s.l2Object(&r)
 		dst = append(dst, r)
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
