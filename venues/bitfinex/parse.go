@@ -24,28 +24,28 @@ type candleRow struct {
 func parseCandle(s *scanner) candleRow {
 	var r candleRow
 	col := 0
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		switch col {
 		case 0:
 			r.Ms = s.int()
 			r.Bar.OpenTime = domain.MillisToNanos(r.Ms)
 		case 1:
-			r.Bar.Open = s.dec()
+			r.Bar.Open = s.Dec()
 		case 2:
-			r.Bar.Close = s.dec()
+			r.Bar.Close = s.Dec()
 		case 3:
-			r.Bar.High = s.dec()
+			r.Bar.High = s.Dec()
 		case 4:
-			r.Bar.Low = s.dec()
+			r.Bar.Low = s.Dec()
 		case 5:
-			r.Bar.Volume = s.dec()
+			r.Bar.Volume = s.Dec()
 		default:
-			s.skip() // "new fields may be appended"
+			s.Skip() // "new fields may be appended"
 		}
 		col++
 	}
-	if col < 6 && s.err == nil {
-		s.fail("candle row with " + strconv.Itoa(col) + " columns (want [MTS,OPEN,CLOSE,HIGH,LOW,VOLUME])")
+	if col < 6 && !s.Failed() {
+		s.Fail("candle row with " + strconv.Itoa(col) + " columns (want [MTS,OPEN,CLOSE,HIGH,LOW,VOLUME])")
 	}
 	return r
 }
@@ -54,11 +54,11 @@ func parseCandle(s *scanner) candleRow {
 // VOLUME], ...], appending to dst.
 func parseCandles(body []byte, dst []candleRow) ([]candleRow, error) {
 	s := newScanner("candles", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		dst = append(dst, parseCandle(&s))
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // tradeRow is one trade: [ID, MTS, AMOUNT, PRICE], AMOUNT negative for a
@@ -73,14 +73,14 @@ type tradeRow struct {
 func parseTrade(s *scanner) tradeRow {
 	var r tradeRow
 	col := 0
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		switch col {
 		case 0:
 			r.ID = s.int()
 		case 1:
 			r.Ms = s.int()
 		case 2:
-			amt := s.dec()
+			amt := s.Dec()
 			switch {
 			case amt.IsNeg():
 				r.Trade.Side = domain.Sell
@@ -90,14 +90,14 @@ func parseTrade(s *scanner) tradeRow {
 			}
 			r.Trade.Amount = amt
 		case 3:
-			r.Trade.Price = s.dec()
+			r.Trade.Price = s.Dec()
 		default:
-			s.skip()
+			s.Skip()
 		}
 		col++
 	}
-	if col < 4 && s.err == nil {
-		s.fail("trade row with " + strconv.Itoa(col) + " columns (want [ID,MTS,AMOUNT,PRICE])")
+	if col < 4 && !s.Failed() {
+		s.Fail("trade row with " + strconv.Itoa(col) + " columns (want [ID,MTS,AMOUNT,PRICE])")
 	}
 	r.Trade.ID = strconv.FormatInt(r.ID, 10)
 	r.Trade.Time = domain.MillisToNanos(r.Ms)
@@ -108,11 +108,11 @@ func parseTrade(s *scanner) tradeRow {
 // the venue sent.
 func parseTrades(body []byte, dst []tradeRow) ([]tradeRow, error) {
 	s := newScanner("trades", body)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		dst = append(dst, parseTrade(&s))
 	}
-	s.end()
-	return dst, s.err
+	s.End()
+	return dst, s.err()
 }
 
 // bookRow is one P0 book level: [PRICE, COUNT, AMOUNT], AMOUNT > 0 a bid,
@@ -126,21 +126,21 @@ type bookRow struct {
 func parseBookRow(s *scanner) bookRow {
 	var r bookRow
 	col := 0
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		switch col {
 		case 0:
-			r.Price = s.dec()
+			r.Price = s.Dec()
 		case 1:
 			r.Count = s.int()
 		case 2:
-			r.Amount = s.dec()
+			r.Amount = s.Dec()
 		default:
-			s.skip()
+			s.Skip()
 		}
 		col++
 	}
-	if col < 3 && s.err == nil {
-		s.fail("book row with " + strconv.Itoa(col) + " columns (want [PRICE,COUNT,AMOUNT])")
+	if col < 3 && !s.Failed() {
+		s.Fail("book row with " + strconv.Itoa(col) + " columns (want [PRICE,COUNT,AMOUNT])")
 	}
 	return r
 }
@@ -163,12 +163,12 @@ func splitBook(rows []bookRow, bids, asks []domain.BookLevel) ([]domain.BookLeve
 func parseBook(body []byte) (bids, asks []domain.BookLevel, err error) {
 	s := newScanner("book", body)
 	var rows []bookRow
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		rows = append(rows, parseBookRow(&s))
 	}
-	s.end()
-	if s.err != nil {
-		return nil, nil, s.err
+	s.End()
+	if s.Failed() {
+		return nil, nil, s.err()
 	}
 	bids, asks = splitBook(rows, make([]domain.BookLevel, 0, len(rows)/2+1), make([]domain.BookLevel, 0, len(rows)/2+1))
 	return bids, asks, nil

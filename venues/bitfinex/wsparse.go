@@ -76,7 +76,7 @@ type wsEvent struct {
 func parseFrame(data []byte, f *wsFrame) error {
 	*f = wsFrame{}
 	s := newScanner("ws frame", data)
-	switch s.peek() {
+	switch s.Peek() {
 	case '{':
 		f.Kind = fkEvent
 		if err := json.Unmarshal(data, &f.Event); err != nil {
@@ -85,21 +85,21 @@ func parseFrame(data []byte, f *wsFrame) error {
 		return nil
 	case '[':
 	default:
-		s.fail("expected an array or an object")
-		return s.err
+		s.Fail("expected an array or an object")
+		return s.err()
 	}
-	if !s.enterArray() {
-		s.fail("empty frame")
-		return s.err
+	if !s.EnterArray() {
+		s.Fail("empty frame")
+		return s.err()
 	}
 	f.Chan = s.int()
-	if !s.moreArray() {
-		s.fail("frame without data")
-		return s.err
+	if !s.MoreArray() {
+		s.Fail("frame without data")
+		return s.err()
 	}
 	switch {
 	case s.isString():
-		f.Tag = s.str()
+		f.Tag = string(s.Str())
 		switch f.Tag {
 		case "hb":
 			f.Kind = fkHeartbeat
@@ -114,77 +114,66 @@ func parseFrame(data []byte, f *wsFrame) error {
 		}
 		switch f.Kind {
 		case fkTradeExec, fkTradeUpd, fkOther:
-			if s.moreArray() {
-				f.Payload = s.raw()
+			if s.MoreArray() {
+				f.Payload = s.Raw()
 			} else {
-				return s.err
+				return s.err()
 			}
 		case fkChecksum:
-			if !s.moreArray() {
-				s.fail("cs frame without checksum")
-				return s.err
+			if !s.MoreArray() {
+				s.Fail("cs frame without checksum")
+				return s.err()
 			}
 			cs := s.int()
 			if cs < -1<<31 || cs > 1<<31-1 {
-				s.fail("checksum " + strconv.FormatInt(cs, 10) + " is not a 32-bit integer")
-				return s.err
+				s.Fail("checksum " + strconv.FormatInt(cs, 10) + " is not a 32-bit integer")
+				return s.err()
 			}
 			f.Checksum = int32(cs)
 		}
 	case s.isArray():
-		f.Payload = s.raw()
+		f.Payload = s.Raw()
 		f.Kind = fkUpdate
-		if ps := newScanner("ws frame", f.Payload); ps.enterArray() && ps.isArray() {
+		if ps := newScanner("ws frame", f.Payload); ps.EnterArray() && ps.isArray() {
 			f.Kind = fkSnapshot
 		} else if len(f.Payload) == 2 { // []: an empty snapshot
 			f.Kind = fkSnapshot
 		}
 	default:
-		s.skip()
+		s.Skip()
 		f.Kind = fkOther
 	}
 	// Trailing sequence number(s) with SEQ_ALL; anything after is ignored.
-	if s.moreArray() {
-		if t := s.peek(); t >= '0' && t <= '9' {
+	if s.MoreArray() {
+		if t := s.Peek(); t >= '0' && t <= '9' {
 			f.Seq, f.HasSeq = s.int(), true
 		} else {
-			s.skip()
+			s.Skip()
 		}
-		for s.moreArray() {
-			s.skip()
+		for s.MoreArray() {
+			s.Skip()
 		}
 	}
-	s.end()
-	return s.err
-}
-
-// raw returns the bytes of the next value.
-func (s *scanner) raw() []byte {
-	s.ws()
-	start := s.i
-	s.skip()
-	if s.err != nil {
-		return nil
-	}
-	return s.b[start:s.i]
+	s.End()
+	return s.err()
 }
 
 // parseRows calls row for each row of a snapshot payload ([[…],[…]]).
 func parseRows(what string, payload []byte, row func(s *scanner)) error {
 	s := newScanner(what, payload)
-	for more := s.enterArray(); more; more = s.moreArray() {
+	for more := s.EnterArray(); more; more = s.MoreArray() {
 		row(&s)
 	}
-	s.end()
-	return s.err
+	s.End()
+	return s.err()
 }
 
 // parseRow decodes a single-row payload ([…]).
 func parseRow(what string, payload []byte, row func(s *scanner)) error {
 	s := newScanner(what, payload)
 	row(&s)
-	s.end()
-	return s.err
+	s.End()
+	return s.err()
 }
 
 // parseTradeRows decodes a trades snapshot payload.
