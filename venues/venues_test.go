@@ -86,3 +86,33 @@ func TestRegistryErrors(t *testing.T) {
 		t.Fatal("phantom capability")
 	}
 }
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct {
+		given, def, defPath string
+		want                string
+		err                 bool
+	}{
+		{"", "https://api.example.invalid/", "", "https://api.example.invalid", false},
+		{"http://127.0.0.1:8080/", "https://x.invalid", "", "http://127.0.0.1:8080", false},
+		{"http://127.0.0.1:8080", "https://x.invalid", "/api/v1", "http://127.0.0.1:8080/api/v1", false},
+		{"http://127.0.0.1:8080/v2/", "https://x.invalid", "/api/v1", "http://127.0.0.1:8080/v2", false},
+		{"ftp://x", "", "", "", true},
+		{"nope", "", "", "", true},
+		{"://", "", "", "", true},
+		{"http://", "", "", "", true},
+	}
+	for _, tc := range tests {
+		got, err := BaseURL("demo", tc.given, tc.def, tc.defPath, "http", "https")
+		var ue *URLError
+		if tc.err {
+			if !errors.As(err, &ue) || ue.Venue != "demo" {
+				t.Errorf("BaseURL(%q) = %q, %v; want *URLError", tc.given, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("BaseURL(%q, %q, %q) = %q, %v; want %q", tc.given, tc.def, tc.defPath, got, err, tc.want)
+		}
+	}
+}

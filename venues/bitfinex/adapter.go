@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -187,10 +185,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.log = a.log.With("venue", Name)
 	var err error
-	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "/v2", "http", "https"); err != nil {
+	if a.restURL, err = venues.BaseURL("bitfinex", cfg.RESTURL, DefaultRESTURL, "/v2", "http", "https"); err != nil {
 		return nil, err
 	}
-	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "/ws/2", "ws", "wss", "http", "https"); err != nil {
+	if a.wsURL, err = venues.BaseURL("bitfinex", cfg.WSURL, DefaultWSURL, "/ws/2", "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
 	rules, err := mergeRules(DefaultRateLimits(), o.rules, cfg.WeightLimit)
@@ -251,31 +249,6 @@ func (a *Adapter) concurrency() int {
 		return a.cfg.Concurrency
 	}
 	return defaultConcurrency
-}
-
-// baseURL checks a base URL. A URL without a path (a host, a proxy root,
-// the simulator's listener) gets the API's path: "/v2" for REST, "/ws/2"
-// for WebSocket.
-func baseURL(given, def, apiPath string, schemes ...string) (string, error) {
-	if given == "" {
-		given = def
-	}
-	u, err := url.Parse(given)
-	if err != nil {
-		return "", fmt.Errorf("bitfinex: invalid base URL %q: %w", given, err)
-	}
-	ok := false
-	for _, s := range schemes {
-		ok = ok || u.Scheme == s
-	}
-	if !ok || u.Host == "" {
-		return "", fmt.Errorf("bitfinex: invalid base URL %q (accepted: %s://host[:port][/path])", given, strings.Join(schemes, "|"))
-	}
-	given = strings.TrimRight(given, "/")
-	if strings.Trim(u.Path, "/") == "" {
-		given += apiPath
-	}
-	return given, nil
 }
 
 // Info describes the venue.

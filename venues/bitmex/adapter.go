@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,10 +168,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.log = a.log.With("venue", Name)
 	var err error
-	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "/api/v1", "http", "https"); err != nil {
+	if a.restURL, err = venues.BaseURL("bitmex", cfg.RESTURL, DefaultRESTURL, "/api/v1", "http", "https"); err != nil {
 		return nil, err
 	}
-	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "", "ws", "wss", "http", "https"); err != nil {
+	if a.wsURL, err = venues.BaseURL("bitmex", cfg.WSURL, DefaultWSURL, "", "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
 	if !strings.HasSuffix(a.wsURL, "/realtime") {
@@ -211,29 +210,6 @@ func (a *Adapter) concurrency() int {
 		return a.cfg.Concurrency
 	}
 	return defaultConcurrency
-}
-
-// baseURL validates a base URL; an empty path gets defPath.
-func baseURL(given, def, defPath string, schemes ...string) (string, error) {
-	if given == "" {
-		given = def
-	}
-	u, err := url.Parse(given)
-	if err != nil {
-		return "", fmt.Errorf("bitmex: invalid base URL %q: %w", given, err)
-	}
-	ok := false
-	for _, s := range schemes {
-		ok = ok || u.Scheme == s
-	}
-	if !ok || u.Host == "" {
-		return "", fmt.Errorf("bitmex: invalid base URL %q (accepted: %s://host[:port][/path])", given, strings.Join(schemes, "|"))
-	}
-	given = strings.TrimRight(given, "/")
-	if strings.Trim(u.Path, "/") == "" {
-		given += defPath
-	}
-	return given, nil
 }
 
 // Info describes the venue.

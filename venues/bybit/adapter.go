@@ -156,10 +156,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.log = a.log.With("venue", Name)
 	var err error
-	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "http", "https"); err != nil {
+	if a.restURL, err = venues.BaseURL("bybit", cfg.RESTURL, DefaultRESTURL, "", "http", "https"); err != nil {
 		return nil, err
 	}
-	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "ws", "wss", "http", "https"); err != nil {
+	if a.wsURL, err = venues.BaseURL("bybit", cfg.WSURL, DefaultWSURL, "", "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
 	a.wsURL = trimPublicPath(a.wsURL)
@@ -203,24 +203,6 @@ func (a *Adapter) concurrency() int {
 		return a.cfg.Concurrency
 	}
 	return defaultConcurrency
-}
-
-func baseURL(given, def string, schemes ...string) (string, error) {
-	if given == "" {
-		given = def
-	}
-	u, err := url.Parse(given)
-	if err != nil {
-		return "", fmt.Errorf("bybit: invalid base URL %q: %w", given, err)
-	}
-	ok := false
-	for _, s := range schemes {
-		ok = ok || u.Scheme == s
-	}
-	if !ok || u.Host == "" {
-		return "", fmt.Errorf("bybit: invalid base URL %q (accepted: %s://host[:port][/path])", given, strings.Join(schemes, "|"))
-	}
-	return strings.TrimRight(given, "/"), nil
 }
 
 // trimPublicPath strips a trailing /v5/public[/<category>] so a full

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,10 +136,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.log = a.log.With("venue", Name)
 	var err error
-	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "http", "https"); err != nil {
+	if a.restURL, err = venues.BaseURL("coinbase", cfg.RESTURL, DefaultRESTURL, "", "http", "https"); err != nil {
 		return nil, err
 	}
-	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "ws", "wss", "http", "https"); err != nil {
+	if a.wsURL, err = venues.BaseURL("coinbase", cfg.WSURL, DefaultWSURL, "", "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
 	rules := DefaultRateLimits()
@@ -184,20 +181,6 @@ func (a *Adapter) concurrency() int {
 		return a.cfg.Concurrency
 	}
 	return defaultConcurrency
-}
-
-func baseURL(given, def string, schemes ...string) (string, error) {
-	if given == "" {
-		given = def
-	}
-	u, err := url.Parse(given)
-	if err != nil {
-		return "", fmt.Errorf("coinbase: invalid base URL %q: %w", given, err)
-	}
-	if !slices.Contains(schemes, u.Scheme) || u.Host == "" {
-		return "", fmt.Errorf("coinbase: invalid base URL %q (accepted: %s://host[:port][/path])", given, strings.Join(schemes, "|"))
-	}
-	return strings.TrimRight(given, "/"), nil
 }
 
 // Info describes the venue.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -142,10 +141,10 @@ func Open(ctx context.Context, cfg venues.Config, opts ...Option) (*Adapter, err
 	}
 	a.log = a.log.With("venue", Name)
 	var err error
-	if a.restURL, err = baseURL(cfg.RESTURL, DefaultRESTURL, "http", "https"); err != nil {
+	if a.restURL, err = venues.BaseURL("kraken", cfg.RESTURL, DefaultRESTURL, "", "http", "https"); err != nil {
 		return nil, err
 	}
-	if a.wsURL, err = baseURL(cfg.WSURL, DefaultWSURL, "ws", "wss", "http", "https"); err != nil {
+	if a.wsURL, err = venues.BaseURL("kraken", cfg.WSURL, DefaultWSURL, "", "ws", "wss", "http", "https"); err != nil {
 		return nil, err
 	}
 	limit := PublicBurst
@@ -192,24 +191,6 @@ func joinInts(xs []int) string {
 		s[i] = fmt.Sprint(x)
 	}
 	return strings.Join(s, " ")
-}
-
-func baseURL(given, def string, schemes ...string) (string, error) {
-	if given == "" {
-		given = def
-	}
-	u, err := url.Parse(given)
-	if err != nil {
-		return "", fmt.Errorf("kraken: invalid base URL %q: %w", given, err)
-	}
-	ok := false
-	for _, s := range schemes {
-		ok = ok || u.Scheme == s
-	}
-	if !ok || u.Host == "" {
-		return "", fmt.Errorf("kraken: invalid base URL %q (accepted: %s://host[:port][/path])", given, strings.Join(schemes, "|"))
-	}
-	return strings.TrimRight(given, "/"), nil
 }
 
 // Info describes the venue.
