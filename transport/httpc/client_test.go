@@ -630,7 +630,7 @@ func TestPathsAndHeaders(t *testing.T) {
 	if _, err := httpc.New("ftp://x"); err == nil {
 		t.Error("New accepted ftp://")
 	}
-	if _, err := httpc.New("https://api.binance.com?x=1"); err == nil {
+	if _, err := httpc.New("https://venue.example.invalid?x=1"); err == nil {
 		t.Error("New accepted a base URL with a query")
 	}
 	var zero httpc.Client
@@ -750,7 +750,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"https://api.binance.com/api/v3/order?symbol=BTCUSDT&timestamp=1&signature=abc", "https://api.binance.com/api/v3/order?symbol=BTCUSDT&timestamp=1"},
+		{"https://venue.example.invalid/api/v3/order?symbol=BTCUSDT&timestamp=1&signature=abc", "https://venue.example.invalid/api/v3/order?symbol=BTCUSDT&timestamp=1"},
 		{"https://x/p?apiKey=k&api_key=k&API-KEY=k&Secret=s&passphrase=p&token=t&sign=s&a=1", "https://x/p?a=1"},
 		{"https://user:pass@x/p?a=1&b=2", "https://x/p?a=1&b=2"},
 		{"https://x/p?signature=only", "https://x/p"},

@@ -102,10 +102,10 @@ func ExampleSignerFunc() {
 
 	_, err := c.Do(context.Background(), &httpc.Request{Path: "/api/v3/account", Signed: true,
 		Query: url.Values{"recvWindow": {"5000"}}})
-	fmt.Println(strings.Replace(err.Error(), srv.URL, "https://api.binance.com", 1))
+	fmt.Println(strings.Replace(err.Error(), srv.URL, "https://venue.example.invalid", 1))
 	// Output:
 	// server got signature: true key: true
-	// httpc: GET https://api.binance.com/api/v3/account?recvWindow=5000&timestamp=1704067200000: HTTP 401 Unauthorized: "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}"
+	// httpc: GET https://venue.example.invalid/api/v3/account?recvWindow=5000&timestamp=1704067200000: HTTP 401 Unauthorized: "{\"code\":-2015,\"msg\":\"Invalid API-key, IP, or permissions for action.\"}"
 }
 
 // Kraken reports errors inside HTTP 200 bodies; a classifier turns them
